@@ -1,0 +1,115 @@
+"""Writing a generated company to disk: Parquet per table, usage partitions, truth, config.
+
+Tables are cast to ``seeds.tables`` and sorted by their natural key before writing, so the
+same arguments give byte-for-byte the same content; ``manifest.json`` records an
+order-independent digest of every table's rows for tests and later tie-outs to compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from seeds.tables import KEYS, conform
+
+from .calendar import ACCOUNTING_TZ, AS_OF, GRACE_HOURS, REPORTING_CURRENCY
+
+
+def table_digest(frame: pl.DataFrame) -> str:
+    """SHA-256 over the sorted row hashes: equal for equal row multisets, whatever the order."""
+    if frame.is_empty():
+        return hashlib.sha256(b"").hexdigest()
+    hashes = frame.hash_rows(seed=0).sort()
+    return hashlib.sha256(hashes.to_numpy().tobytes()).hexdigest()
+
+
+def write_table(out: Path, name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Conform, sort and write one table as ``<out>/<name>.parquet``; returns what was written."""
+    shaped = conform(name, frame).sort(list(KEYS[name]))
+    path = out / f"{name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shaped.write_parquet(path, statistics=True)
+    return shaped
+
+
+def write_usage(out: Path, events: pl.DataFrame) -> pl.DataFrame:
+    """Usage events as ``usage/date=YYYY-MM-DD/`` partitions by the day they were received."""
+    shaped = conform("usage/events", events).sort("event_id")
+    target = out / "usage"
+    if target.exists():
+        shutil.rmtree(target)
+    shaped.with_columns(date=pl.col("received_at").dt.date().cast(pl.String)).sort(
+        "date", "event_id").write_parquet(target, partition_by="date")
+    return shaped
+
+
+def write_truth(out: Path, truth: pl.DataFrame) -> None:
+    """``ground_truth.csv``: expected_reported=false rows are the quiet cases."""
+    truth.write_csv(out / "ground_truth.csv")
+
+
+def write_config(out: Path, *, seed: int, invoices: int) -> None:
+    """A ready ``tieout.toml`` for this company: files mode, with API-mode URLs alongside."""
+    text = f'''# tieout configuration for a generated company (seed {seed}, ~{invoices} invoices).
+# Files mode reads the Parquet exports next to this file.  For API mode start the sandbox
+# (tieout sandbox serve --data . --port 8765), set mode = "api" and export the tokens named
+# by *_env; secrets are only ever read from the environment.
+
+[company]
+name = "Tieout Demo"
+as_of = "{AS_OF.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+accounting_timezone = "{ACCOUNTING_TZ}"
+reporting_currency = "{REPORTING_CURRENCY}"
+
+[warehouse]
+path = "warehouse.duckdb"
+
+[reconciliation]
+grace_hours = {GRACE_HOURS}
+relative_tolerance = "0.0001"
+materiality = "1000.00"
+
+[reconciliation.absolute_tolerance]
+USD = "0.01"
+EUR = "0.01"
+GBP = "0.01"
+JPY = "1"
+
+[reference]
+path = "reference"
+
+[sources.billing]
+mode = "files"
+path = "billing"
+base_url = "http://127.0.0.1:8765"
+token_env = "TIEOUT_BILLING_API_KEY"
+
+[sources.erp]
+mode = "files"
+path = "erp"
+base_url = "http://127.0.0.1:8765"
+token_env = "TIEOUT_ERP_TOKEN"
+
+[sources.revrec]
+mode = "files"
+path = "revrec"
+base_url = "http://127.0.0.1:8765"
+token_env = "TIEOUT_REVREC_API_KEY"
+
+[sources.usage]
+mode = "files"
+path = "usage"
+
+[journal]
+window_minutes = 60
+'''
+    (out / "tieout.toml").write_text(text)
+
+
+def write_manifest(out: Path, manifest: dict[str, object]) -> None:
+    """Arguments, counts and digests of what was written."""
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
