@@ -73,7 +73,7 @@ def _cycles(customers: pl.DataFrame) -> pl.DataFrame:
             cycle_end=start.dt.offset_by(pl.format("{}mo", (pl.col("k") + 1) * pl.col("months")))
             .dt.epoch("s"),
         )
-        .filter(pl.col("cycle_start") + 3600 <= AS_OF_EPOCH)
+        .filter(pl.col("cycle_start") + 3600 + 600 <= AS_OF_EPOCH)  # finalized by the snapshot
         .with_columns(n=pl.len().over("cidx"))
     )
     # Cancelled customers stop after cycle c_end (never the only cycle).

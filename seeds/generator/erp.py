@@ -19,16 +19,16 @@ from .calendar import AS_OF_EPOCH, local_date, period_of, periods
 from .frames import minor_to_decimal_str
 from .settlement import Settled
 
-S, I = pl.String, pl.Int64
+STR, INT = pl.String, pl.Int64
 TX_COLUMNS: dict[str, pl.DataType] = {
-    "key": S, "type": S, "externalid": S, "customer": S, "entity": S, "currency": S,
-    "trandate": pl.Date, "period": S, "status": S, "voided": S, "total_minor": I,
-    "remaining_minor": I, "applied_key": S, "memo": S, "duedate": pl.Date, "created": I,
-    "lastmodified": I,
+    "key": STR, "type": STR, "externalid": STR, "customer": STR, "entity": STR, "currency": STR,
+    "trandate": pl.Date, "period": STR, "status": STR, "voided": STR, "total_minor": INT,
+    "remaining_minor": INT, "applied_key": STR, "memo": STR, "duedate": pl.Date, "created": INT,
+    "lastmodified": INT,
 }
 LINE_COLUMNS: dict[str, pl.DataType] = {
-    "key": S, "seq": I, "mainline": S, "taxline": S, "acct": S, "amount_minor": I, "memo": S,
-    "invoice_line": S, "linemod": I,
+    "key": STR, "seq": INT, "mainline": STR, "taxline": STR, "acct": STR,
+    "amount_minor": INT, "memo": STR, "invoice_line": STR, "linemod": INT,
 }
 ACCOUNT_OF_KIND = {"plan": "2300", "support": "2300", "onboarding": "2300", "usage": "1150"}
 

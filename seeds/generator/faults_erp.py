@@ -37,9 +37,12 @@ def _rf(truth: Truth, frame: pl.DataFrame, delta: pl.Expr, entity: str = "entity
 
 def missing_and_extra(w: ErpWork, p: Picker, truth: Truth, timing: pl.DataFrame) -> None:
     """INVOICE_MISSING_IN_ERP, ERP_INVOICE_NOT_IN_BILLING, DUPLICATE_ERP_POSTING."""
+    planted = w.invoices.join(timing, on="invoice")
+    w.drop(planted["key"])  # planted timing cases never reach the ERP
+    w.invoices = w.invoices.join(timing, on="invoice", how="anti")
+    p.taken.update(timing["invoice"].to_list())
     inv = w.invoices
     live = inv.filter(pl.col("erp_status") != "V")
-    w.drop(inv.join(timing, on="invoice")["key"])  # planted timing cases never reach the ERP
     gone = p.take("INVOICE_MISSING_IN_ERP", live.filter(
         ~pl.col("has_credit") & (pl.col("finalized_at") <= PAST_GRACE)))
     gone = truth.record("INVOICE_MISSING_IN_ERP", gone, natural_key=INVOICE_KEY, **SIDE,

@@ -87,7 +87,8 @@ def inject_revrec(headers: pl.DataFrame, lines: pl.DataFrame, single_credits: pl
                            & (pl.col("booking") <= LAST_CLOSED_PERIOD)).with_columns(
         invoice=pl.lit("orphan:") + pl.col("id"))
     orphans = picker.take("ORPHAN_SCHEDULE", orphan_pool)
-    first = h.height + 1
+    # Ids continue after the largest one in use (in-transit schedules leave gaps).
+    first = int(h["id"].str.slice(3).cast(pl.Int64).max() or 0) + 1
     orphans = orphans.with_columns(
         id=ids("rs_", pl.int_range(first, first + pl.len())),
         invoice_id=ids("in_orphan_", pl.int_range(1, pl.len() + 1), 5),

@@ -1,0 +1,26 @@
+"""Shared fixtures: generated companies are session-scoped because generation is the slow part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seeds.generator import CompanySummary, generate_company
+
+
+@pytest.fixture(scope="session")
+def company(tmp_path_factory: pytest.TempPathFactory) -> CompanySummary:
+    """A default-rates company: every rule planted at least once."""
+    return generate_company(tmp_path_factory.mktemp("company"), seed=7, invoices=3000)
+
+
+@pytest.fixture(scope="session")
+def clean_company(tmp_path_factory: pytest.TempPathFactory) -> CompanySummary:
+    """A clean company: the three systems agree."""
+    return generate_company(tmp_path_factory.mktemp("clean"), seed=11, invoices=3000, clean=True)
+
+
+def parquet(root: Path, name: str) -> str:
+    """SQL literal for one generated table."""
+    return f"read_parquet('{root / name}.parquet')"
