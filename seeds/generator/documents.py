@@ -60,7 +60,9 @@ def build_invoices(life: Lifecycle) -> pl.DataFrame:
 def build_lines(life: Lifecycle, invoices: pl.DataFrame) -> pl.DataFrame:
     """Invoice lines before tax; usage lines carry quantity 0 until usage fills them in."""
     key = invoices.select("id", "cidx", "k", "billing_reason")
-    cyc = life.cycles.filter(~pl.col("skipped")).join(
+    needed = ("cidx", "k", "plan", "months", "qty", "currency", "support", "onboarding",
+              "metered", "cycle_start", "cycle_end", "finalized_at", "skipped")
+    cyc = life.cycles.select(needed).filter(~pl.col("skipped")).join(
         key.filter(pl.col("billing_reason") != "subscription_update"), on=["cidx", "k"]
     )
     base = dict(invoice="id", cidx="cidx", k="k", proration=pl.lit(False))

@@ -19,16 +19,18 @@ from .calendar import AS_OF_EPOCH, local_date, period_of, periods
 from .frames import minor_to_decimal_str
 from .settlement import Settled
 
-STR, INT = pl.String, pl.Int64
+STR, INT, CAT = pl.String, pl.Int64, pl.Categorical
+# Low-cardinality columns are categorical: the keyed line frame has millions of rows and is
+# rewritten by every fault, so this keeps a million-invoice company inside its memory budget.
 TX_COLUMNS: dict[str, pl.DataType] = {
-    "key": STR, "type": STR, "externalid": STR, "customer": STR, "entity": STR, "currency": STR,
-    "trandate": pl.Date, "period": STR, "status": STR, "voided": STR, "total_minor": INT,
-    "remaining_minor": INT, "applied_key": STR, "memo": STR, "duedate": pl.Date, "created": INT,
-    "lastmodified": INT,
+    "key": STR, "type": CAT, "externalid": STR, "customer": STR, "entity": STR,
+    "currency": STR, "trandate": pl.Date, "period": STR, "status": CAT, "voided": CAT,
+    "total_minor": INT, "remaining_minor": INT, "applied_key": STR, "memo": STR,
+    "duedate": pl.Date, "created": INT, "lastmodified": INT,
 }
 LINE_COLUMNS: dict[str, pl.DataType] = {
-    "key": STR, "seq": INT, "mainline": STR, "taxline": STR, "acct": STR,
-    "amount_minor": INT, "memo": STR, "invoice_line": STR, "linemod": INT,
+    "key": STR, "seq": INT, "mainline": CAT, "taxline": CAT, "acct": CAT,
+    "amount_minor": INT, "memo": CAT, "invoice_line": STR, "linemod": INT,
 }
 ACCOUNT_OF_KIND = {"plan": "2300", "support": "2300", "onboarding": "2300", "usage": "1150"}
 
@@ -194,6 +196,30 @@ def _amount(minor: str) -> pl.Expr:
     return minor_to_decimal_str(pl.col(minor), exp).cast(pl.Decimal(20, 2))
 
 
+LINE_CHUNK = 400_000  # transactions per batch when shaping GL lines
+
+
+def _final_lines(lines: pl.DataFrame, tx_ids: pl.DataFrame) -> pl.DataFrame:
+    """GL lines in (transaction, sequence) order with line ids, shaped in bounded batches."""
+    ts = lambda c: pl.from_epoch(c, time_unit="s").dt.replace_time_zone("UTC")  # noqa: E731
+    parts, first_id = [], 1
+    for start in range(0, tx_ids.height, LINE_CHUNK):
+        batch = lines.join(tx_ids.slice(start, LINE_CHUNK), on="key").sort("id", "seq")
+        parts.append(batch.select(
+            id=pl.int_range(first_id, first_id + pl.len()), transaction="id",
+            linesequencenumber=pl.int_range(0, pl.len()).over("id"),
+            mainline=pl.col("mainline").cast(pl.String),
+            taxline=pl.col("taxline").cast(pl.String),
+            account=pl.col("acct").cast(pl.String).replace_strict(ref.ACCOUNT_ID,
+                                                                  return_dtype=pl.Int64),
+            foreignamount=_amount("amount_minor"), memo=pl.col("memo").cast(pl.String),
+            subsidiary=pl.col("entity").replace_strict(ref.SUBSIDIARY_OF_ENTITY),
+            custcol_invoice_line="invoice_line", linelastmodifieddate=ts("linemod"),
+        ))
+        first_id += batch.height
+    return pl.concat(parts)
+
+
 def finalize(docs: ErpDocs, customers: pl.DataFrame,
              fx: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Assign internal ids and shape the ERP tables of ``seeds.tables``.
@@ -234,19 +260,7 @@ def finalize(docs: ErpDocs, customers: pl.DataFrame,
         appliedto="appliedto", memo="memo", duedate="duedate",
         createddate=ts("created"), lastmodifieddate=ts("lastmodified"),
     ).rename({"currency_id": "currency"}).sort("id")
-    lines = docs.lines.join(tx.select("key", "id", "entity", "currency"), on="key").sort(
-        "id", "seq").with_columns(
-        line_id=pl.int_range(1, pl.len() + 1),
-        linesequencenumber=pl.int_range(0, pl.len()).over("id"),
-    )
-    out_lines = lines.select(
-        id="line_id", transaction="id", linesequencenumber="linesequencenumber",
-        mainline="mainline", taxline="taxline",
-        account=pl.col("acct").replace_strict(ref.ACCOUNT_ID, return_dtype=pl.Int64),
-        foreignamount=_amount("amount_minor"), memo="memo",
-        subsidiary=pl.col("entity").replace_strict(ref.SUBSIDIARY_OF_ENTITY),
-        custcol_invoice_line="invoice_line", linelastmodifieddate=ts("linemod"),
-    )
+    out_lines = _final_lines(docs.lines, tx.select("key", "id", "entity", "currency"))
     account = pl.DataFrame({
         "id": [ref.ACCOUNT_ID[a[0]] for a in ref.ACCOUNTS], "acctnumber": [a[0] for a in
                                                                            ref.ACCOUNTS],

@@ -63,14 +63,24 @@ def with_service_dates(headers: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+CHUNK = 250_000  # schedules per allocation batch: bounds the exploded month frame
+
+
 def allocate(headers: pl.DataFrame) -> pl.DataFrame:
     """Schedule lines: amounts per accounting month, summing exactly to each total."""
+    if headers.height > CHUNK:
+        return pl.concat([_allocate(headers.slice(i, CHUNK))
+                          for i in range(0, headers.height, CHUNK)])
+    return _allocate(headers)
+
+
+def _allocate(headers: pl.DataFrame) -> pl.DataFrame:
     ratable = headers.filter(
         (pl.col("recognition_method") == "ratable")
         & (pl.col("service_end_excl") > pl.col("service_start"))
     )
     months = ratable.select(
-        "id", "total_minor", "service_start", "service_end_excl",
+        "id", "total_minor", "service_start", "service_end_excl",  # nothing else: 3M+ rows
         month=pl.date_ranges(pl.col("service_start").dt.truncate("1mo"),
                              (pl.col("service_end_excl") - pl.duration(days=1))
                              .dt.truncate("1mo"), "1mo"),
