@@ -29,7 +29,13 @@ from typing import Any
 import duckdb
 
 from seeds.sandbox.protocol import ApiError, Context, Request, Response, json_response
-from seeds.sandbox.store import BILLING_CHILDREN, BILLING_LISTS, ChildTable, public_columns, sql_table
+from seeds.sandbox.store import (
+    BILLING_CHILDREN,
+    BILLING_LISTS,
+    ChildTable,
+    public_columns,
+    sql_table,
+)
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10

@@ -31,7 +31,7 @@ silently skipped under a wildcard. Each kind is decided independently; when seve
 kinds fire at once the first of 429, 500, 503 is answered. ``slow`` (``slow_ms``, default
 1500 ms) adds latency to whatever else happens; a status fault answers before the request is
 handled (so a failed journal POST commits nothing); ``drop`` happens after the request was
-handled (a dropped journal POST *was* committed).
+handled (a dropped journal POST *was* committed; its bodyless 204 is not sent at all).
 """
 
 from __future__ import annotations
@@ -159,7 +159,9 @@ def parse_fault_spec(spec: str | None) -> FaultSpec:
         try:
             rate = float(value)
         except ValueError:
-            raise FaultSpecError(f"fault spec item {item!r}: rate {value!r} is not a number") from None
+            raise FaultSpecError(
+                f"fault spec item {item!r}: rate {value!r} is not a number"
+            ) from None
         if not 0.0 <= rate <= 1.0:
             raise FaultSpecError(f"fault spec item {item!r}: rate {value} is outside [0, 1]")
         if (target, kind) in rules:

@@ -48,7 +48,7 @@ def json_response(status: int, payload: object, headers: dict[str, str] | None =
 class ApiError(Exception):
     """An error answer; ``code`` is the system's machine-readable code."""
 
-    def __init__(self, status: int, code: str, message: str, *, param: str | None = None,
+    def __init__(self, status: int, code: str | None, message: str, *, param: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status

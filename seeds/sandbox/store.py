@@ -170,8 +170,9 @@ class Store:
             self._load_child(child)
         for table in ERP_TABLES:
             name = f"erp/{table}"
+            select = self._select_list(name, empty_is_null=True)
             con.execute(
-                f"CREATE TABLE {sql_table(name)} AS SELECT {self._select_list(name, empty_is_null=True)}"
+                f"CREATE TABLE {sql_table(name)} AS SELECT {select}"
                 f" FROM {self._parquet(name)} ORDER BY id"
             )
         con.execute("CREATE VIEW erp.dual AS SELECT 'X' AS dummy")

@@ -33,6 +33,7 @@ sqlglot's "unsupported" warnings promoted to errors so nothing else is silently 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ def _protect_raw_functions(query: str) -> str:
     tokens = _ORACLE.tokenize(query)
     pieces: list[str] = []
     cursor = 0
-    for token, following in zip(tokens, tokens[1:], strict=False):
+    for token, following in itertools.pairwise(tokens):
         name = token.text.upper()
         if token.token_type == TokenType.VAR and name in _RAW_FUNCTIONS and (
             following.token_type == TokenType.L_PAREN
@@ -79,7 +80,6 @@ class Translation:
 
     sql: str
     main_table: str | None
-    has_limit: bool
 
 
 TABLES = frozenset({*ERP_TABLES, "dual"})
@@ -88,7 +88,8 @@ _FORBIDDEN = (
     exp.Into, exp.Alter, exp.TruncateTable, exp.Transaction, exp.Commit, exp.Rollback, exp.Use,
 )
 _ALLOWED_ANONYMOUS = frozenset({
-    "ora_to_date", "ora_to_timestamp", "ora_to_char", "trunc", "lpad", "rpad", "ltrim", "rtrim", "instr",
+    "ora_to_date", "ora_to_timestamp", "ora_to_char", "trunc", "lpad", "rpad", "ltrim",
+    "rtrim", "instr",
     "ascii", "chr", "sign", "mod", "power", "round", "floor", "ceil", "abs", "sqrt", "exp",
     "ln", "length", "lower", "upper", "replace", "translate", "substr", "nullif", "coalesce",
     "greatest", "least", "last_day", "add_months", "regexp_like", "regexp_substr",
@@ -234,7 +235,9 @@ def _resolve_tables(root: exp.Expr) -> str | None:
             raise SuiteQLError(f"Search error occurred: '{table.sql('oracle')}' is not a record")
         name = table.name
         if table.args.get("db") or table.args.get("catalog"):
-            raise SuiteQLError(f"Search error occurred: Record '{table.sql('oracle')}' was not found.")
+            raise SuiteQLError(
+                f"Search error occurred: Record '{table.sql('oracle')}' was not found."
+            )
         if name in cte_names:
             continue
         if name not in TABLES:
@@ -242,16 +245,21 @@ def _resolve_tables(root: exp.Expr) -> str | None:
         table.set("db", exp.to_identifier("erp"))
     if isinstance(root, exp.Select):
         source = root.args.get("from_")
-        if source is not None and isinstance(source.this, exp.Table):
-            if source.this.args.get("db") is not None and source.this.name in ERP_TABLES:
-                return source.this.name
+        outer = source.this if source is not None else None
+        if isinstance(outer, exp.Table) and outer.args.get("db") is not None and (
+            outer.name in ERP_TABLES
+        ):
+            return outer.name
     return None
 
 
 def _rewrite_builtins(root: exp.Expr) -> None:
     for dot in list(root.find_all(exp.Dot)):
         head = dot.this
-        if not isinstance(head, exp.Identifier | exp.Column | exp.Var) or head.name.lower() != "builtin":
+        is_builtin = isinstance(head, exp.Identifier | exp.Column | exp.Var) and (
+            head.name.lower() == "builtin"
+        )
+        if not is_builtin:
             continue
         call = dot.expression
         name = call.name.lower() if isinstance(call, exp.Anonymous) else ""
@@ -273,7 +281,9 @@ def _eliminate_join_marks(select: exp.Select) -> None:
     joins: list[exp.Join] = list(select.args.get("joins") or [])
     if any(join.args.get("on") or join.args.get("using") or join.side or join.kind
            for join in joins):
-        raise SuiteQLError("the (+) operator cannot be combined with JOIN syntax in one query block")
+        raise SuiteQLError(
+            "the (+) operator cannot be combined with JOIN syntax in one query block"
+        )
     source = select.args.get("from_")
     if source is None:
         raise SuiteQLError("the (+) operator needs tables in FROM")
@@ -343,8 +353,10 @@ def _rownum_bound(condition: exp.Expr) -> int | None:
     if isinstance(condition, exp.Between) and _is_rownum(condition.this):
         low, high = number(condition.args["low"]), number(condition.args["high"])
         return 0 if low > 1 or high < low else int(high)
-    flips = {exp.LT: exp.GT, exp.LTE: exp.GTE, exp.GT: exp.LT, exp.GTE: exp.LTE, exp.EQ: exp.EQ}
-    kind = type(condition)
+    flips: dict[type[exp.Expr], type[exp.Expr]] = {
+        exp.LT: exp.GT, exp.LTE: exp.GTE, exp.GT: exp.LT, exp.GTE: exp.LTE, exp.EQ: exp.EQ,
+    }
+    kind: type[exp.Expr] = type(condition)
     if kind not in flips:
         raise SuiteQLError("ROWNUM is only supported in comparisons like ROWNUM <= n")
     left, right = condition.this, condition.expression
@@ -403,7 +415,7 @@ def _rewrite_rownum(select: exp.Select) -> None:
             "by the sandbox; filter ROWNUM in an outer query"
         )
     if select.args.get("order") is not None or select.args.get("offset") is not None:
-        cap = exp.LTE(this=_row_number(), expression=exp.Literal.number(bound))
+        cap: exp.Expr = exp.LTE(this=_row_number(), expression=exp.Literal.number(bound))
         existing = select.args.get("qualify")
         if existing is not None:
             cap = exp.and_(existing.this, cap)
@@ -418,11 +430,12 @@ def _rewrite_rownum(select: exp.Select) -> None:
 
 
 def _rewrite_functions(root: exp.Expr) -> None:
-    for node in list(root.find_all(exp.Anonymous)):
-        if str(node.this).lower() not in _ALLOWED_ANONYMOUS:
-            raise SuiteQLError(f"Unknown function {str(node.this).upper()}")
-    for node in list(root.find_all(exp.Anonymous, exp.DateTrunc, exp.ToNumber, exp.DPipe,
-                                   exp.DataType, exp.Literal)):
+    for call in list(root.find_all(exp.Anonymous)):
+        if str(call.this).lower() not in _ALLOWED_ANONYMOUS:
+            raise SuiteQLError(f"Unknown function {str(call.this).upper()}")
+    # children first: a rewritten parent must wrap already-rewritten arguments
+    kinds = (exp.Anonymous, exp.DateTrunc, exp.ToNumber, exp.DPipe, exp.DataType, exp.Literal)
+    for node in reversed(list(root.find_all(*kinds, bfs=False))):
         replacement = _rewrite_one(node)
         if replacement is not None:
             node.replace(replacement)
@@ -440,18 +453,22 @@ def _rewrite_one(node: exp.Expr) -> exp.Expr | None:
     if isinstance(node, exp.ToNumber):
         if node.args.get("format") is not None:
             raise SuiteQLError("TO_NUMBER with a format model is not supported by the sandbox")
-        return exp.cast(node.this, exp.DataType.build("DECIMAL(38, 10)"))
+        return exp.cast(node.this, exp.DataType.build("DECIMAL(38, 10)"), copy=False)
     if isinstance(node, exp.DateTrunc):
         unit = node.args.get("unit")
         raw = unit.name.upper() if isinstance(unit, exp.Literal | exp.Var) else ""
         if raw not in _TRUNC_UNIT:
             raise SuiteQLError(f"TRUNC: unsupported format '{raw}'")
-        return _call("date_trunc", exp.Literal.string(_TRUNC_UNIT[raw]), node.this)
+        unit_name = _TRUNC_UNIT[raw]
+        truncated = _call("date_trunc", exp.Literal.string(unit_name), node.this)
+        if unit_name in {"hour", "minute"}:
+            return truncated
+        return exp.cast(truncated, "DATE", copy=False)
     assert isinstance(node, exp.Anonymous)
     name = str(node.this).lower()
     args = node.expressions
     if name == "trunc" and len(args) == 1:
-        return exp.cast(_call("date_trunc", exp.Literal.string("day"), args[0]), "DATE")
+        return exp.cast(_call("date_trunc", exp.Literal.string("day"), args[0]), "DATE", copy=False)
     if name in {"ora_to_date", "ora_to_timestamp"}:
         name = name.removeprefix("ora_")
         if not 1 <= len(args) <= 2:
@@ -459,14 +476,14 @@ def _rewrite_one(node: exp.Expr) -> exp.Expr | None:
         target = "DATE" if name == "to_date" else "TIMESTAMP"
         if len(args) == 2:
             fmt = oracle_format(_string_arg(args[1], name.upper()))
-            return exp.cast(_call("strptime", args[0], exp.Literal.string(fmt)), target)
+            return exp.cast(_call("strptime", args[0], exp.Literal.string(fmt)), target, copy=False)
         if isinstance(args[0], exp.Literal) and args[0].is_string:
             defaults = _DATE_DEFAULTS if target == "DATE" else _TS_DEFAULTS
-            return exp.cast(_call("strptime", args[0], _formats(defaults)), target)
-        return exp.cast(args[0], target)
+            return exp.cast(_call("strptime", args[0], _formats(defaults)), target, copy=False)
+        return exp.cast(args[0], target, copy=False)
     if name == "ora_to_char":
         if len(args) == 1:
-            return exp.cast(args[0], "VARCHAR")
+            return exp.cast(args[0], "VARCHAR", copy=False)
         if len(args) != 2:
             raise SuiteQLError("TO_CHAR takes a value and an optional format model")
         model = _string_arg(args[1], "TO_CHAR")
@@ -504,12 +521,11 @@ def translate(query: str) -> Translation:
     for select in list(root.find_all(exp.Select)):
         _rewrite_rownum(select)
     _rewrite_functions(root)
-    has_limit = any(root.args.get(key) is not None for key in ("limit", "offset"))
     try:
         sql = root.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE, identify=True)
     except SqlglotError as error:
         raise SuiteQLError(f"Invalid search query: {_one_line(str(error))}") from None
-    return Translation(sql=sql, main_table=main_table, has_limit=has_limit)
+    return Translation(sql=sql, main_table=main_table)
 
 
 def _one_line(message: str) -> str:
