@@ -10,12 +10,13 @@ decimals with the transaction currency), revrec is a plain REST system (decimal 
 from __future__ import annotations
 
 import polars as pl
+from polars._typing import PolarsDataType
 
 MONEY = pl.Decimal(20, 2)  # ERP amounts; NetSuite keeps two decimals even for JPY
 RATE = pl.Decimal(20, 10)
 TS = pl.Datetime("us", "UTC")
 
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+SCHEMAS: dict[str, dict[str, PolarsDataType]] = {
     # ---- reference data a real user edits -------------------------------------------------
     "reference/currencies": {"code": pl.String, "exponent": pl.Int8, "name": pl.String},
     "reference/legal_entities": {

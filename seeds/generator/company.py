@@ -135,6 +135,10 @@ class _Writer:
         self.digests[name] = writer.table_digest(written)
 
 
+def _const(frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
+    return lambda: frame
+
+
 def generate_company(out_dir: Path, *, seed: int = 7, invoices: int = 10_000,
                      rates: Rates | None = None, clean: bool = False) -> CompanySummary:
     """Generate a company of about ``invoices`` invoices into ``out_dir``; deterministic.
@@ -210,7 +214,7 @@ def generate_company(out_dir: Path, *, seed: int = 7, invoices: int = 10_000,
     erp_tables, erp_ids = erp.finalize(docs, customers, fx)
     del docs
     stage("erp-final")
-    out.tables({name: (lambda f=frame: f) for name, frame in erp_tables.items()})
+    out.tables({name: _const(frame) for name, frame in erp_tables.items()})
     del erp_tables
     stage("write-erp")
 

@@ -8,6 +8,8 @@ before tax and settlement (status, payments, credit notes), which ``settlement``
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from . import reference as ref
@@ -65,7 +67,7 @@ def build_lines(life: Lifecycle, invoices: pl.DataFrame) -> pl.DataFrame:
     cyc = life.cycles.select(needed).filter(~pl.col("skipped")).join(
         key.filter(pl.col("billing_reason") != "subscription_update"), on=["cidx", "k"]
     )
-    base = dict(invoice="id", cidx="cidx", k="k", proration=pl.lit(False))
+    base: dict[str, Any] = dict(invoice="id", cidx="cidx", k="k", proration=pl.lit(False))
     gross = plan_price(pl.col("currency"), pl.col("plan"), pl.col("months")) * pl.col("qty")
     discounted = (pl.col("months") == 12) & (pl.col("cidx") % 5 == 0)  # annual deal discount
     discount = pl.when(discounted).then(half_up_div(gross * 1000, 10000)).otherwise(0)
@@ -124,7 +126,7 @@ def _proration_lines(life: Lifecycle, key: pl.DataFrame) -> list[pl.DataFrame]:
     unit = plan_price(pl.col("currency"), pl.col("plan"), pl.col("months"))
     span = pl.col("cycle_end") - pl.col("cycle_start")
     remaining = pl.col("cycle_end") - pl.col("change_at")
-    common = dict(invoice="id", cidx="cidx", k="change_k", product="plan",
+    common: dict[str, Any] = dict(invoice="id", cidx="cidx", k="change_k", product="plan",
                   item_kind=pl.lit("plan"),
                   price=price_id(pl.col("plan"), pl.col("currency"), pl.col("months")),
                   discount_amount=pl.lit(0, pl.Int64), period_start="change_at",

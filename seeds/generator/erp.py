@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+from polars._typing import IntoExpr, PolarsDataType
 
 from tieout.money import CURRENCY_EXPONENTS
 
@@ -22,13 +23,13 @@ from .settlement import Settled
 STR, INT, CAT = pl.String, pl.Int64, pl.Categorical
 # Low-cardinality columns are categorical: the keyed line frame has millions of rows and is
 # rewritten by every fault, so this keeps a million-invoice company inside its memory budget.
-TX_COLUMNS: dict[str, pl.DataType] = {
+TX_COLUMNS: dict[str, PolarsDataType] = {
     "key": STR, "type": CAT, "externalid": STR, "customer": STR, "entity": STR,
     "currency": STR, "trandate": pl.Date, "period": STR, "status": CAT, "voided": CAT,
     "total_minor": INT, "remaining_minor": INT, "applied_key": STR, "memo": STR,
     "duedate": pl.Date, "created": INT, "lastmodified": INT,
 }
-LINE_COLUMNS: dict[str, pl.DataType] = {
+LINE_COLUMNS: dict[str, PolarsDataType] = {
     "key": STR, "seq": INT, "mainline": CAT, "taxline": CAT, "acct": CAT,
     "amount_minor": INT, "memo": CAT, "invoice_line": STR, "linemod": INT,
 }
@@ -48,15 +49,15 @@ def sync_lag(epoch_col: str) -> pl.Expr:
     return 60 + (pl.col(epoch_col) * 40503 % 1740)
 
 
-def _tx(frame: pl.DataFrame, **cols: pl.Expr) -> pl.DataFrame:
+def _tx(frame: pl.DataFrame, **cols: IntoExpr) -> pl.DataFrame:
     return _shape(frame.select(**cols), TX_COLUMNS)
 
 
-def _ln(frame: pl.DataFrame, **cols: pl.Expr) -> pl.DataFrame:
+def _ln(frame: pl.DataFrame, **cols: IntoExpr) -> pl.DataFrame:
     return _shape(frame.select(**cols), LINE_COLUMNS)
 
 
-def _shape(out: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _shape(out: pl.DataFrame, schema: dict[str, PolarsDataType]) -> pl.DataFrame:
     return out.select([
         (pl.col(c) if c in out.columns else pl.lit(None)).cast(t).alias(c)
         for c, t in schema.items()

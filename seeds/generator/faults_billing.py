@@ -9,6 +9,8 @@ these, so each causes exactly the exception it is planted for.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from . import reference as ref
@@ -162,8 +164,9 @@ def timing_invoices(s: Settled, life: Lifecycle, counts: dict[str, int],
     )
     late = inv.filter(~pl.col("in_transit"))
     quiet = inv.filter(pl.col("in_transit"))
-    both = dict(entity="entity", currency="currency", period=period_of(pl.col("finalized_at")),
-                billing_minor="total", other_minor=pl.lit(0), difference_minor=-pl.col("total"))
+    both: dict[str, Any] = dict(
+        entity="entity", currency="currency", period=period_of(pl.col("finalized_at")),
+        billing_minor="total", other_minor=pl.lit(0), difference_minor=-pl.col("total"))
     late = truth.record("INVOICE_MISSING_IN_ERP", late,
                         natural_key=pl.lit("invoice:") + pl.col("id"), **both,
                         detail=pl.format("finalized {}h ago, past the {}h grace period",

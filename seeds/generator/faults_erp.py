@@ -8,6 +8,8 @@ edited together, so every ERP transaction still balances after injection.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from .calendar import AS_OF_EPOCH, GRACE_HOURS, LAST_CLOSED_PERIOD
@@ -18,7 +20,7 @@ from .truth import Truth
 PAST_GRACE = AS_OF_EPOCH - (GRACE_HOURS + 24) * 3600
 DAY = 86_400
 INVOICE_KEY = pl.lit("invoice:") + pl.col("invoice")
-SIDE = dict(entity="entity", currency="currency", period="period")
+SIDE: dict[str, Any] = dict(entity="entity", currency="currency", period="period")
 
 
 def _pct(lo: int, hi: int) -> pl.Expr:

@@ -7,6 +7,8 @@ and each fault's effect on the deferred-revenue roll-forward is its booking-peri
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from .calendar import AS_OF_EPOCH, GRACE_HOURS, LAST_CLOSED_PERIOD
@@ -37,7 +39,7 @@ def inject_revrec(headers: pl.DataFrame, lines: pl.DataFrame, single_credits: pl
     """
     h = headers.with_columns(invoice=pl.col("invoice_id"), booking=_booking(headers))
     old = h.filter(pl.col("finalized_at") <= PAST_GRACE)
-    common = dict(entity="legal_entity", currency="currency", period="booking")
+    common: dict[str, Any] = dict(entity="legal_entity", currency="currency", period="booking")
 
     missing = picker.take("SCHEDULE_MISSING", old)
     missing = truth.record(
@@ -88,7 +90,8 @@ def inject_revrec(headers: pl.DataFrame, lines: pl.DataFrame, single_credits: pl
         invoice=pl.lit("orphan:") + pl.col("id"))
     orphans = picker.take("ORPHAN_SCHEDULE", orphan_pool)
     # Ids continue after the largest one in use (in-transit schedules leave gaps).
-    first = int(h["id"].str.slice(3).cast(pl.Int64).max() or 0) + 1
+    largest = h["id"].str.slice(3).cast(pl.Int64).max()
+    first = (largest if isinstance(largest, int) else 0) + 1
     orphans = orphans.with_columns(
         id=ids("rs_", pl.int_range(first, first + pl.len())),
         invoice_id=ids("in_orphan_", pl.int_range(1, pl.len() + 1), 5),

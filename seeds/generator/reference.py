@@ -126,7 +126,7 @@ def products() -> pl.DataFrame:
 
 def prices() -> pl.DataFrame:
     """One price per product, currency and interval; ids encode all three for readability."""
-    rows = []
+    rows: list[tuple[str, str, str, int, str | None, str, int | None]] = []
     for product, by_ccy in MONTHLY_PRICE.items():
         for ccy, monthly in by_ccy.items():
             for interval, amount in (("month", monthly), ("year", monthly * 10)):

@@ -9,14 +9,18 @@ pipeline's rules are never consulted to write the truth they are judged against.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
+from polars._typing import IntoExpr, PolarsDataType
 
 from tieout.money import CURRENCY_EXPONENTS
+from tieout.rules import QUIET_CASES, RULES
 
 from .calendar import LAST_CLOSED_PERIOD
 from .frames import minor_to_decimal_str
 
-ROW_SCHEMA: dict[str, pl.DataType] = {
+ROW_SCHEMA: dict[str, PolarsDataType] = {
     "injection_id": pl.String, "rule": pl.String, "natural_key": pl.String,
     "expected_reported": pl.Boolean, "entity": pl.String, "currency": pl.String,
     "period": pl.String, "billing_minor": pl.Int64, "other_minor": pl.Int64,
@@ -36,14 +40,16 @@ class Truth:
         self._next = 1
 
     def record(self, rule: str, frame: pl.DataFrame, *, expected: bool = True,
-               **cols: pl.Expr) -> pl.DataFrame:
+               **cols: Any) -> pl.DataFrame:
         """Add one row per frame row; returns the frame with its ``injection_id`` column."""
         n = frame.height
         frame = frame.with_columns(
             injection_id=pl.format("inj_{}", pl.int_range(self._next, self._next + n)
                                    .cast(pl.String).str.zfill(5)))
         self._next += n
-        exprs = {"rule": pl.lit(rule), "expected_reported": pl.lit(expected),
+        if rule not in RULES and rule not in QUIET_CASES:  # a typo must not reach ground truth
+            raise KeyError(f"unknown rule code {rule!r}")
+        exprs: dict[str, IntoExpr] = {"rule": pl.lit(rule), "expected_reported": pl.lit(expected),
                  "root_cause": pl.col("injection_id"), **cols}
         rows = frame.select("injection_id", **exprs)
         self._rows.append(rows.select([

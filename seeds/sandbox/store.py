@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from polars._typing import PolarsDataType
 
 from seeds.tables import SCHEMAS
 
@@ -97,7 +98,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def duck_type(dtype: pl.DataType) -> str:
+def duck_type(dtype: PolarsDataType) -> str:
     """The DuckDB column type for a contract dtype (timestamps become naive UTC)."""
     if isinstance(dtype, pl.Decimal):
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
