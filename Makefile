@@ -25,6 +25,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy tieout seeds
 
+# Dagster UI on the demo company (run `make demo` first); local storage under demo/.tieout.
+ui: $(STAMP)
+	mkdir -p demo/.tieout/dagster
+	TIEOUT_CONFIG=$(CURDIR)/demo/tieout.toml DAGSTER_HOME=$(CURDIR)/demo/.tieout/dagster \
+		$(BIN)/dagster dev -w workspace.yaml
+
 bench-generator: $(STAMP)
 	$(BIN)/python benchmarks/bench_generator.py --invoices 1000000
 

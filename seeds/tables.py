@@ -162,3 +162,22 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         for col, dtype in schema.items()
     ]
     return frame.select(columns)
+
+
+def duckdb_type(dtype: PolarsDataType, *, timestamp: str = "TIMESTAMPTZ") -> str:
+    """The DuckDB column type for a contract dtype; ``timestamp`` picks the timestamp flavour.
+
+    The warehouse keeps UTC instants as TIMESTAMPTZ; the sandbox serves naive UTC.
+    """
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return timestamp
+    simple = {
+        pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Int8: "TINYINT",
+        pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Float64: "DOUBLE",
+    }
+    for polars_type, duck in simple.items():
+        if dtype == polars_type:
+            return duck
+    raise TypeError(f"no DuckDB type for contract dtype {dtype}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from seeds.generator import CompanySummary, generate_company
+from tieout.config import TieoutConfig, load_config
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +26,17 @@ def clean_company(tmp_path_factory: pytest.TempPathFactory) -> CompanySummary:
 def parquet(root: Path, name: str) -> str:
     """SQL literal for one generated table."""
     return f"read_parquet('{root / name}.parquet')"
+
+
+@pytest.fixture(scope="session")
+def small_company(tmp_path_factory: pytest.TempPathFactory) -> CompanySummary:
+    """A small default-rates company for extraction tests."""
+    return generate_company(tmp_path_factory.mktemp("small"), seed=21, invoices=600)
+
+
+@pytest.fixture
+def files_config(small_company: CompanySummary, tmp_path: Path) -> TieoutConfig:
+    """A private copy of the company (tests may add or break files) with its tieout.toml."""
+    root = tmp_path / "company"
+    shutil.copytree(small_company.out_dir, root)
+    return load_config(root / "tieout.toml")

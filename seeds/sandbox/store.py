@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 from polars._typing import PolarsDataType
 
-from seeds.tables import SCHEMAS
+from seeds.tables import SCHEMAS, duckdb_type
 
 
 class DataDirError(ValueError):
@@ -100,18 +100,7 @@ def quote(identifier: str) -> str:
 
 def duck_type(dtype: PolarsDataType) -> str:
     """The DuckDB column type for a contract dtype (timestamps become naive UTC)."""
-    if isinstance(dtype, pl.Decimal):
-        return f"DECIMAL({dtype.precision}, {dtype.scale})"
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMP"
-    simple = {
-        pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Int8: "TINYINT",
-        pl.Boolean: "BOOLEAN", pl.Date: "DATE", pl.Float64: "DOUBLE",
-    }
-    for polars_type, duck in simple.items():
-        if dtype == polars_type:
-            return duck
-    raise TypeError(f"no DuckDB type for contract dtype {dtype}")
+    return duckdb_type(dtype, timestamp="TIMESTAMP")
 
 
 def public_columns(name: str) -> list[str]:

@@ -22,6 +22,7 @@ from tieout.errors import TieoutError
 from tieout.rules import RULES
 
 from .demo import demo
+from .run import run as run_command
 from .sandbox import sandbox_app
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 app.command("demo")(demo)
+app.command("run")(run_command)
 
 
 @app.command("rules")

@@ -1,0 +1,111 @@
+"""Extraction benchmark: throughput and peak RSS, files mode and API mode, per company size.
+
+The extraction runs in its own child process (so its peak RSS is its own); in API mode the
+sandbox runs in another process and is not counted.  Memory must not grow with source size:
+compare peak RSS at 100k and 1M invoices.  Usage:
+``python benchmarks/bench_extract.py --invoices 100000 1000000 [--modes files api]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from seeds.generator import generate_company
+
+EXTRACT = """
+import json, resource, sys
+from pathlib import Path
+from tieout.config import load_config
+from tieout.extract.service import run_extraction
+from tieout.warehouse.connection import open_warehouse
+cfg = load_config(Path(sys.argv[1]))
+con = open_warehouse(cfg.warehouse)
+tokens = json.loads(sys.argv[2])
+report = run_extraction(con, cfg, [s for s in ("billing", "erp", "revrec", "usage")],
+                        tokens=tokens)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"rows": report.received, "seconds": report.seconds, "peak_mb": peak}))
+"""
+SERVE = """
+import sys
+from pathlib import Path
+from seeds.sandbox import SandboxServer
+server = SandboxServer(Path(sys.argv[1]))
+server.start()
+print(server.url, flush=True)
+server.serve_forever()
+"""
+
+
+def _config(company: Path, mode: str, url: str | None) -> Path:
+    text = (company / "tieout.toml").read_text()
+    if mode == "api":
+        text = re.sub(r'mode = "files"\npath = "(billing|erp|revrec)"\n'
+                      r'base_url = "[^"]*"',
+                      lambda m: f'mode = "api"\npath = "{m.group(1)}"\nbase_url = "{url}"',
+                      text)
+    path = company / f"tieout-{mode}.toml"
+    path.write_text(text.replace('path = "warehouse.duckdb"',
+                                 f'path = "warehouse-{mode}.duckdb"'))
+    return path
+
+
+def run(company: Path, mode: str) -> dict[str, object]:
+    """One extraction of ``company`` in ``mode`` in a child process."""
+    env = dict(os.environ)
+    tokens: dict[str, str] = {}
+    server = None
+    url = None
+    if mode == "api":
+        for var in ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY"):
+            env[var] = secrets.token_urlsafe(16)
+        tokens = {"billing": env["TIEOUT_BILLING_API_KEY"], "erp": env["TIEOUT_ERP_TOKEN"],
+                  "revrec": env["TIEOUT_REVREC_API_KEY"]}
+        server = subprocess.Popen([sys.executable, "-c", SERVE, str(company)], env=env,
+                                  stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+    try:
+        config = _config(company, mode, url)
+        (company / f"warehouse-{mode}.duckdb").unlink(missing_ok=True)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", EXTRACT, str(config), json.dumps(tokens)],
+                              env=env, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - started
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = int(result["rows"])
+    return {"mode": mode, "rows": rows, "wall_seconds": round(wall, 1),
+            "rows_per_second": round(rows / wall), "peak_rss_mb": result["peak_mb"]}
+
+
+def main() -> int:
+    """Run the matrix of sizes and modes; one JSON line per run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invoices", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--modes", nargs="+", default=["files", "api"])
+    args = parser.parse_args()
+    for invoices in args.invoices:
+        with tempfile.TemporaryDirectory(prefix="tieout-bench-") as tmp:
+            company = Path(tmp) / "company"
+            generate_company(company, invoices=invoices)
+            for mode in args.modes:
+                print(json.dumps({"invoices": invoices, "cores": os.cpu_count(),
+                                  **run(company, mode)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

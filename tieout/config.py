@@ -1,0 +1,196 @@
+"""``tieout.toml``: one typed configuration object, loaded and validated in one place.
+
+Nothing else reads settings; the environment is read only for secrets, and only through the
+variable names this file declares (``token_env``).  Every error names the file and the field,
+on one line, because this is what a data engineer sees first when a nightly run fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from tieout.errors import InputError
+from tieout.money import CURRENCY_EXPONENTS
+
+SOURCES = ("billing", "erp", "revrec", "usage")
+Mode = Literal["api", "files"]
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where one system's records come from."""
+
+    name: str
+    mode: Mode
+    path: Path | None  # files mode: the export folder
+    base_url: str | None  # API mode
+    token_env: str | None  # the environment variable holding the secret (never the secret)
+    overlap_seconds: int = 300  # incremental re-read window at the watermark edge
+
+
+@dataclass(frozen=True)
+class ReconciliationConfig:
+    """Tolerances and timing rules (DECISIONLOG.md)."""
+
+    grace_hours: int
+    relative_tolerance: Decimal
+    materiality: Decimal
+    absolute_tolerance: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class TieoutConfig:
+    """Everything a run needs to know, with paths resolved against the config file."""
+
+    path: Path
+    company_name: str
+    as_of: dt.datetime | None  # None: now
+    accounting_timezone: str
+    reporting_currency: str
+    warehouse: Path
+    reference: Path | None
+    reconciliation: ReconciliationConfig
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    journal_window_minutes: int = 60
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths in the file are resolved against."""
+        return self.path.parent
+
+
+class _Reader:
+    """Typed access to a parsed TOML document with errors that name file and field."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path, self.data = path, data
+
+    def fail(self, key: str, problem: str) -> InputError:
+        return InputError(f"{self.path}: {key}: {problem}")
+
+    def get(self, key: str, kind: type, default: Any = ..., *,
+            where: dict[str, Any] | None = None, prefix: str = "") -> Any:
+        table = self.data if where is None else where
+        full = f"{prefix}{key}"
+        if key not in table:
+            if default is ...:
+                raise self.fail(full, "is missing")
+            return default
+        value = table[key]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self.fail(full, f"must be an integer, got {value!r}")
+        if kind is str and not isinstance(value, str):
+            raise self.fail(full, f"must be a string, got {value!r}")
+        if kind is dict and not isinstance(value, dict):
+            raise self.fail(full, "must be a table")
+        return value
+
+    def decimal(self, key: str, value: object) -> Decimal:
+        if isinstance(value, float) or not isinstance(value, str | int):
+            raise self.fail(key, f"write money and rates as strings (e.g. \"0.01\"), got {value!r}")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise self.fail(key, f"is not a decimal number: {value!r}") from None
+        if not number.is_finite() or number < 0:
+            raise self.fail(key, f"must be a finite, non-negative number, got {value!r}")
+        return number
+
+
+def load_config(path: Path) -> TieoutConfig:
+    """Read and validate ``tieout.toml``; raises ``InputError`` naming the problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"config file {path} is a directory") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"config file {path} is not valid TOML: {exc}") from None
+    r = _Reader(path, data)
+    root = path.parent
+    company = r.get("company", dict)
+    tz = r.get("accounting_timezone", str, where=company, prefix="company.")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise r.fail("company.accounting_timezone", f"unknown time zone {tz!r}") from None
+    reporting = r.get("reporting_currency", str, where=company, prefix="company.").upper()
+    if reporting not in CURRENCY_EXPONENTS:
+        raise r.fail("company.reporting_currency", f"unknown currency {reporting!r}")
+    as_of_text = r.get("as_of", str, None, where=company, prefix="company.")
+    as_of = None
+    if as_of_text is not None:
+        try:
+            as_of = dt.datetime.fromisoformat(as_of_text.replace("Z", "+00:00"))
+        except ValueError:
+            raise r.fail("company.as_of", f"not an ISO 8601 timestamp: {as_of_text!r}") from None
+        if as_of.tzinfo is None:
+            raise r.fail("company.as_of", "needs a UTC offset (e.g. 2026-01-20T18:00:00Z)")
+    warehouse = r.get("warehouse", dict, {})
+    reference = r.get("reference", dict, {})
+    rec = r.get("reconciliation", dict)
+    tolerances = r.get("absolute_tolerance", dict, where=rec, prefix="reconciliation.")
+    unknown = sorted(set(tolerances) - set(CURRENCY_EXPONENTS))
+    if unknown:
+        raise r.fail("reconciliation.absolute_tolerance", f"unknown currencies {unknown}")
+    reconciliation = ReconciliationConfig(
+        grace_hours=r.get("grace_hours", int, where=rec, prefix="reconciliation."),
+        relative_tolerance=r.decimal("reconciliation.relative_tolerance",
+                                     rec.get("relative_tolerance", "0")),
+        materiality=r.decimal("reconciliation.materiality", rec.get("materiality", "0")),
+        absolute_tolerance={ccy: r.decimal(f"reconciliation.absolute_tolerance.{ccy}", v)
+                            for ccy, v in tolerances.items()},
+    )
+    sources_table = r.get("sources", dict)
+    unknown = sorted(set(sources_table) - set(SOURCES))
+    if unknown:
+        raise r.fail("sources", f"unknown source(s) {unknown}; known: {list(SOURCES)}")
+    sources = {name: _source(r, root, name, sources_table[name]) for name in SOURCES
+               if name in sources_table}
+    journal = r.get("journal", dict, {})
+    return TieoutConfig(
+        path=path, company_name=r.get("name", str, "tieout", where=company, prefix="company."),
+        as_of=as_of, accounting_timezone=tz, reporting_currency=reporting,
+        warehouse=root / r.get("path", str, "warehouse.duckdb", where=warehouse,
+                               prefix="warehouse."),
+        reference=(root / reference["path"]) if "path" in reference else None,
+        reconciliation=reconciliation, sources=sources,
+        journal_window_minutes=r.get("window_minutes", int, 60, where=journal,
+                                     prefix="journal."),
+    )
+
+
+def _source(r: _Reader, root: Path, name: str, table: object) -> SourceConfig:
+    prefix = f"sources.{name}."
+    if not isinstance(table, dict):
+        raise r.fail(f"sources.{name}", "must be a table")
+    mode = r.get("mode", str, where=table, prefix=prefix)
+    if mode not in ("api", "files"):
+        raise r.fail(prefix + "mode", f"must be \"api\" or \"files\", got {mode!r}")
+    if name == "usage" and mode != "files":
+        raise r.fail(prefix + "mode", "usage events only come as files")
+    path = r.get("path", str, None, where=table, prefix=prefix)
+    base_url = r.get("base_url", str, None, where=table, prefix=prefix)
+    token_env = r.get("token_env", str, None, where=table, prefix=prefix)
+    if mode == "files" and path is None:
+        raise r.fail(prefix + "path", "is required in files mode")
+    if mode == "api":
+        if not base_url:
+            raise r.fail(prefix + "base_url", "is required in api mode")
+        if not base_url.startswith(("http://", "https://")):
+            raise r.fail(prefix + "base_url", f"must be an http(s) URL, got {base_url!r}")
+        if not token_env:
+            raise r.fail(prefix + "token_env", "is required in api mode (the variable that "
+                                               "holds the token)")
+    overlap = r.get("overlap_seconds", int, 300, where=table, prefix=prefix)
+    return SourceConfig(name=name, mode=mode, path=(root / path) if path else None,
+                        base_url=base_url.rstrip("/") if base_url else None,
+                        token_env=token_env, overlap_seconds=overlap)

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: raw, quarantine and ops schemas, and idempotent landing."""

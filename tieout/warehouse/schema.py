@@ -1,0 +1,80 @@
+"""Warehouse layout: raw tables per source, quarantine per entity, and the ``ops`` tables.
+
+Raw tables have the contract's columns (``seeds.tables``) plus lineage: ``_batch_id``,
+``_loaded_at``, ``_source`` and ``_row_hash`` (used to keep unchanged rows untouched on
+re-runs, so a re-extraction leaves the raw tables byte-for-byte the same).  ``ops`` holds what
+dbt must never rebuild: runs, batches, watermarks and the usage-file manifest.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from seeds.tables import SCHEMAS, duckdb_type
+
+RAW_SCHEMAS = {"billing": "raw_billing", "erp": "raw_erp", "revrec": "raw_revrec",
+               "usage": "raw_usage", "reference": "raw_reference"}
+META_COLUMNS = {"_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMPTZ", "_source": "VARCHAR",
+                "_row_hash": "UBIGINT"}
+
+# The column that says which version of a record is newer; None: the latest arrival wins.
+VERSION_COLUMN: dict[str, str | None] = {
+    "billing/customers": "updated", "billing/subscriptions": "updated",
+    "billing/subscription_items": "updated", "billing/invoices": "updated",
+    "billing/credit_notes": "updated", "billing/products": "updated",
+    "billing/prices": "updated",
+    "erp/transaction": "lastmodifieddate", "erp/customer": "lastmodifieddate",
+    "erp/transactionline": "linelastmodifieddate",
+    "revrec/revenue_schedules": "updated_at",
+}
+# Tables whose records never change once written: land each key once.
+INSERT_ONLY = frozenset({"usage/events"})
+
+
+def raw_table(table: str) -> str:
+    """Qualified raw table name, e.g. ``raw_billing.invoices``."""
+    source, entity = table.split("/", 1)
+    return f"{RAW_SCHEMAS[source]}.{entity}"
+
+
+def quarantine_table(table: str) -> str:
+    """Qualified quarantine table name, e.g. ``quarantine.billing_invoices``."""
+    return "quarantine." + table.replace("/", "_")
+
+
+OPS_DDL = """
+CREATE TABLE IF NOT EXISTS ops.runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+    status VARCHAR NOT NULL, scope VARCHAR, error VARCHAR);
+CREATE TABLE IF NOT EXISTS ops.batches (
+    batch_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+    origin VARCHAR NOT NULL, mode VARCHAR NOT NULL, received BIGINT NOT NULL,
+    landed BIGINT NOT NULL, quarantined BIGINT NOT NULL, inserted BIGINT NOT NULL,
+    updated BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
+    CHECK (received = landed + quarantined));
+CREATE TABLE IF NOT EXISTS ops.watermarks (
+    source VARCHAR NOT NULL, entity VARCHAR NOT NULL, value VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (source, entity));
+CREATE TABLE IF NOT EXISTS ops.usage_files (
+    path VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, size BIGINT NOT NULL,
+    batch_id VARCHAR NOT NULL, processed_at TIMESTAMPTZ NOT NULL);
+"""
+
+QUARANTINE_COLUMNS = ("table_name VARCHAR, origin VARCHAR, row BIGINT, \"check\" VARCHAR, "
+                      "\"column\" VARCHAR, value VARCHAR, reason VARCHAR, record VARCHAR, "
+                      "batch_id VARCHAR, quarantined_at TIMESTAMPTZ")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table that does not exist yet (safe to call on each run)."""
+    for schema in (*RAW_SCHEMAS.values(), "quarantine", "ops"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(OPS_DDL)
+    for table, columns in SCHEMAS.items():
+        if table.split("/", 1)[0] not in RAW_SCHEMAS:
+            continue
+        cols = [f'"{c}" {duckdb_type(t)}' for c, t in columns.items()]
+        cols += [f"{c} {t}" for c, t in META_COLUMNS.items()]
+        con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table(table)} ({', '.join(cols)})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {quarantine_table(table)} "
+                    f"({QUARANTINE_COLUMNS})")
