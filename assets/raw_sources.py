@@ -17,10 +17,11 @@ from dagster import AssetExecutionContext
 
 from pipelines.resources import SourceSecrets, TieoutSettings
 from seeds.tables import KEYS
+from tieout.connectors.http import SourceError
+from tieout.errors import TieoutError
 from tieout.extract.plan import source_tables
 from tieout.extract.runner import ExtractReport
-from tieout.extract.service import extract_source
-from tieout.warehouse import ops
+from tieout.extract.service import extract_source, recorded_run
 from tieout.warehouse.connection import open_warehouse
 from tieout.warehouse.schema import raw_table
 
@@ -98,16 +99,14 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
         cfg = tieout.load()
         con = open_warehouse(cfg.warehouse)
         try:
-            run_id = ops.new_run_id()
-            ops.start_run(con, run_id, f"dagster:{context.run.run_id}:{source}")
-            report = ExtractReport(run_id)
             try:
-                extract_source(con, cfg, source, run_id=run_id, report=report,
-                               token=_token(cfg, source, secrets))
+                with recorded_run(con, f"dagster:{context.run.run_id}:{source}") as report:
+                    extract_source(con, cfg, source, run_id=report.run_id, report=report,
+                                   token=_token(cfg, source, secrets))
             except BaseException as exc:
-                ops.finish_run(con, run_id, "failed", " ".join(str(exc).split())[:500])
+                if _permanent(exc):  # retrying cannot help: fail now, with the one-line reason
+                    raise dg.Failure(description=str(exc), allow_retries=False) from None
                 raise
-            ops.finish_run(con, run_id, "succeeded")
             context.log.info(f"{source}: {report.received:,} records in {report.seconds:.1f} s")
             for table in tables:
                 yield from results(con, table, report)
@@ -115,6 +114,13 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
             con.close()
 
     return _extract
+
+
+def _permanent(exc: BaseException) -> bool:
+    """Errors no retry can fix: bad input or configuration, or a 4xx other than 429."""
+    if isinstance(exc, SourceError):
+        return exc.status is not None and 400 <= exc.status < 500 and exc.status != 429
+    return isinstance(exc, TieoutError) and not isinstance(exc, SourceError)
 
 
 def _token(cfg: object, source: str, secrets: SourceSecrets) -> str | None:
@@ -138,15 +144,12 @@ def raw_usage_events(context: AssetExecutionContext, tieout: TieoutSettings) -> 
     cfg = tieout.load()
     con = open_warehouse(cfg.warehouse)
     try:
-        run_id = ops.new_run_id()
-        ops.start_run(con, run_id, f"dagster:{context.run.run_id}:usage")
-        report = ExtractReport(run_id)
-        window = context.partition_time_window
-        day = window.start.date()
-        while day < window.end.date():
-            extract_source(con, cfg, "usage", run_id=run_id, report=report, day=day)
-            day += dt.timedelta(days=1)
-        ops.finish_run(con, run_id, "succeeded")
+        with recorded_run(con, f"dagster:{context.run.run_id}:usage") as report:
+            window = context.partition_time_window
+            day = window.start.date()
+            while day < window.end.date():
+                extract_source(con, cfg, "usage", run_id=report.run_id, report=report, day=day)
+                day += dt.timedelta(days=1)
         yield from results(con, "usage/events", report)
     finally:
         con.close()

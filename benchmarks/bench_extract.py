@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 from seeds.generator import generate_company
+from seeds.generator.writer import write_config
 
 EXTRACT = """
 import json, resource, sys
@@ -47,16 +47,9 @@ server.serve_forever()
 
 
 def _config(company: Path, mode: str, url: str | None) -> Path:
-    text = (company / "tieout.toml").read_text()
-    if mode == "api":
-        text = re.sub(r'mode = "files"\npath = "(billing|erp|revrec)"\n'
-                      r'base_url = "[^"]*"',
-                      lambda m: f'mode = "api"\npath = "{m.group(1)}"\nbase_url = "{url}"',
-                      text)
-    path = company / f"tieout-{mode}.toml"
-    path.write_text(text.replace('path = "warehouse.duckdb"',
-                                 f'path = "warehouse-{mode}.duckdb"'))
-    return path
+    return write_config(company, seed=7, invoices=0, mode=mode,
+                        base_url=url or "http://127.0.0.1:8765", name=f"tieout-{mode}.toml",
+                        warehouse=f"warehouse-{mode}.duckdb")
 
 
 def run(company: Path, mode: str) -> dict[str, object]:

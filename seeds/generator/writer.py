@@ -52,8 +52,11 @@ def write_truth(out: Path, truth: pl.DataFrame) -> None:
     truth.write_csv(out / "ground_truth.csv")
 
 
-def write_config(out: Path, *, seed: int, invoices: int) -> None:
-    """A ready ``tieout.toml`` for this company: files mode, with API-mode URLs alongside."""
+def write_config(out: Path, *, seed: int, invoices: int, mode: str = "files",
+                 base_url: str = "http://127.0.0.1:8765", name: str = "tieout.toml",
+                 warehouse: str = "warehouse.duckdb") -> Path:
+    """A ready configuration for this company; files mode by default, or API mode against a
+    sandbox at ``base_url`` (the demo and tests write one once the sandbox has its port)."""
     text = f'''# tieout configuration for a generated company (seed {seed}, ~{invoices} invoices).
 # Files mode reads the Parquet exports next to this file.  For API mode start the sandbox
 # (tieout sandbox serve --data . --port 8765), set mode = "api" and export the tokens named
@@ -66,7 +69,7 @@ accounting_timezone = "{ACCOUNTING_TZ}"
 reporting_currency = "{REPORTING_CURRENCY}"
 
 [warehouse]
-path = "warehouse.duckdb"
+path = "{warehouse}"
 
 [reconciliation]
 grace_hours = {GRACE_HOURS}
@@ -83,21 +86,21 @@ JPY = "1"
 path = "reference"
 
 [sources.billing]
-mode = "files"
+mode = "{mode}"
 path = "billing"
-base_url = "http://127.0.0.1:8765"
+base_url = "{base_url}"
 token_env = "TIEOUT_BILLING_API_KEY"
 
 [sources.erp]
-mode = "files"
+mode = "{mode}"
 path = "erp"
-base_url = "http://127.0.0.1:8765"
+base_url = "{base_url}"
 token_env = "TIEOUT_ERP_TOKEN"
 
 [sources.revrec]
-mode = "files"
+mode = "{mode}"
 path = "revrec"
-base_url = "http://127.0.0.1:8765"
+base_url = "{base_url}"
 token_env = "TIEOUT_REVREC_API_KEY"
 
 [sources.usage]
@@ -107,7 +110,8 @@ path = "usage"
 [journal]
 window_minutes = 60
 '''
-    (out / "tieout.toml").write_text(text)
+    (out / name).write_text(text)
+    return out / name
 
 
 def write_manifest(out: Path, manifest: dict[str, object]) -> None:

@@ -48,6 +48,15 @@ def usage_files(folder: Path, day: dt.date | None = None) -> list[Path]:
 FILES_PER_UNIT = 500  # usage files landed (and remembered) in one transaction
 
 
+def pending_usage_days(con: duckdb.DuckDBPyConnection, folder: Path) -> list[dt.date]:
+    """Days whose folder holds a usage file not landed yet (new or late), in order."""
+    days = set()
+    for path in usage_files(folder):
+        if not ops.seen_file(con, str(path.relative_to(folder)), file_digest(path)):
+            days.add(dt.date.fromisoformat(path.parent.name.removeprefix("date=")))
+    return sorted(days)
+
+
 def usage_units(con: duckdb.DuckDBPyConnection, folder: Path,
                 day: dt.date | None = None) -> Iterator[Unit]:
     """Units of up to ``FILES_PER_UNIT`` usage files not landed before (by path and content).

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 
@@ -26,7 +28,8 @@ log = logging.getLogger("tieout.extract")
 
 def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: str, *,
                    run_id: str, report: ExtractReport, full: bool = False,
-                   day: dt.date | None = None, token: str | None = None) -> ExtractReport:
+                   day: dt.date | None = None, token: str | None = None,
+                   client_options: dict[str, Any] | None = None) -> ExtractReport:
     """Land one configured source (``day`` limits usage to one daily partition).
 
     ``token`` is the API secret of an API-mode source, resolved by the caller from the
@@ -51,27 +54,37 @@ def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: st
     else:
         if token is None:
             raise TieoutError(f"{source}: API mode needs the token in ${src.token_env}")
-        units = api_units(con, src, token, full=full)
+        units = api_units(con, src, token, full=full, **(client_options or {}))
     return run_units(con, units, run_id=run_id, source_label=label, report=report)
 
 
-def run_extraction(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig,
-                   sources: list[str] | None = None, *, full: bool = False,
-                   tokens: dict[str, str] | None = None) -> ExtractReport:
-    """Extract the given sources (default: reference data and every configured source).
-
-    ``tokens`` maps source name to its API secret (API-mode sources only).
-    """
-    chosen = sources or ([*(["reference"] if cfg.reference else []), *cfg.sources])
+@contextmanager
+def recorded_run(con: duckdb.DuckDBPyConnection, scope: str) -> Iterator[ExtractReport]:
+    """An ``ops.runs`` entry around a block: ``succeeded``, or ``failed`` with the one-line
+    error, whatever the block raises (the exception still propagates)."""
     run_id = ops.new_run_id()
-    ops.start_run(con, run_id, "extract:" + ",".join(chosen))
+    ops.start_run(con, run_id, scope)
     report = ExtractReport(run_id)
     try:
-        for source in chosen:
-            extract_source(con, cfg, source, run_id=run_id, report=report, full=full,
-                           token=(tokens or {}).get(source))
+        yield report
     except BaseException as exc:
         ops.finish_run(con, run_id, "failed", " ".join(str(exc).split())[:500])
         raise
     ops.finish_run(con, run_id, "succeeded")
+
+
+def run_extraction(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig,
+                   sources: list[str] | None = None, *, full: bool = False,
+                   tokens: dict[str, str] | None = None,
+                   client_options: dict[str, Any] | None = None) -> ExtractReport:
+    """Extract the given sources (default: reference data and every configured source).
+
+    ``tokens`` maps source name to its API secret (API-mode sources only);
+    ``client_options`` tune the HTTP clients (timeouts, retry limits; tests pass ``sleep``).
+    """
+    chosen = sources or ([*(["reference"] if cfg.reference else []), *cfg.sources])
+    with recorded_run(con, "extract:" + ",".join(chosen)) as report:
+        for source in chosen:
+            extract_source(con, cfg, source, run_id=report.run_id, report=report, full=full,
+                           token=(tokens or {}).get(source), client_options=client_options)
     return report
