@@ -8,6 +8,7 @@ received record was landed or quarantined and that natural keys are unique.
 
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -133,11 +134,17 @@ def _token(cfg: object, source: str, secrets: SourceSecrets) -> str | None:
 USAGE_PARTITIONS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
 
 
-@dg.asset(key=asset_key("usage/events"), group_name="usage", kinds={"duckdb"},
-          partitions_def=USAGE_PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(),
-          check_specs=_checks("usage/events"),
-          description="Usage events from the product's daily files (usage/date=YYYY-MM-DD/), "
-                      "each file landed once (ops.usage_files). Raw table raw_usage.events.")
+with warnings.catch_warnings():  # single-run backfills are beta in Dagster; we rely on them
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _usage_asset = dg.asset(
+        key=asset_key("usage/events"), group_name="usage", kinds={"duckdb"},
+        partitions_def=USAGE_PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=_checks("usage/events"),
+        description="Usage events from the product's daily files (usage/date=YYYY-MM-DD/), "
+                    "each file landed once (ops.usage_files). Raw table raw_usage.events.")
+
+
+@_usage_asset
 def raw_usage_events(context: AssetExecutionContext, tieout: TieoutSettings) -> Iterator[
         dg.MaterializeResult | dg.AssetCheckResult]:
     """Land the not-yet-seen usage files of the selected days (late files included)."""

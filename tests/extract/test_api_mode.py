@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import requests
 
 from seeds.generator import CompanySummary
 from seeds.generator.writer import write_config
@@ -119,7 +120,22 @@ def test_incremental_run_fetches_only_what_changed(files_config: TieoutConfig) -
     schedules = pl.read_parquet(root / "revrec/revenue_schedules.parquet")["id"].head(2).to_list()
     _stamp(root / "revrec/revenue_schedules.parquet", schedules, status="cancelled",
            updated_at=now)
+    epoch = int(now.timestamp())
+    new_invoice = invoices.head(1).with_columns(id=pl.lit("in_new_000001"),
+                                                created=pl.lit(epoch, pl.Int64),
+                                                updated=pl.lit(epoch, pl.Int64))
+    pl.concat([invoices.filter(~pl.col("id").is_in(voided)), new_invoice,
+               pl.read_parquet(root / "billing/invoices.parquet").filter(
+                   pl.col("id").is_in(voided))]).write_parquet(root / "billing/invoices.parquet")
     with SandboxServer(root, tokens=TOKENS) as second:
+        journal = {"externalId": "incremental-test-1", "subsidiary": {"id": "1"},
+                   "currency": {"id": "1"}, "tranDate": "2026-01-15", "memo": "new entry",
+                   "line": {"items": [{"account": {"id": "3"}, "debit": "10.00"},
+                                      {"account": {"id": "7"}, "credit": "10.00"}]}}
+        posted = requests.post(f"{second.url}/services/rest/record/v1/journalentry",
+                               json=journal, headers={"Authorization": f"Bearer {TOKENS.erp}"},
+                               timeout=10)
+        assert posted.status_code == 204, posted.text
         cfg = api_config(files_config, second.url)
         report = run_extraction(con, cfg, ["billing", "erp", "revrec"], tokens=TOKEN_MAP,
                                 client_options=small_pages)
@@ -128,6 +144,9 @@ def test_incremental_run_fetches_only_what_changed(files_config: TieoutConfig) -
         run_extraction(fresh, api_config(files_config, second.url, "fresh.toml", "fresh.duckdb"),
                        ["billing", "erp", "revrec"], tokens=TOKEN_MAP, full=True)
     assert report.tables["billing/invoices"].updated == 3
+    assert report.tables["billing/invoices"].inserted == 1  # the new invoice
+    assert report.tables["erp/transaction"].inserted == 1  # the posted journal entry
+    assert report.tables["erp/transactionline"].inserted == 2
     assert report.tables["billing/customers"].updated == 2
     assert report.tables["revrec/revenue_schedules"].updated == 2
     # only the changed records plus the ERP's four small reference tables (read in full)
