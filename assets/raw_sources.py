@@ -98,7 +98,7 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
     def _extract(context: AssetExecutionContext, tieout: TieoutSettings,
                  secrets: SourceSecrets) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         cfg = tieout.load()
-        con = open_warehouse(cfg.warehouse)
+        con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
         try:
             try:
                 with recorded_run(con, f"dagster:{context.run.run_id}:{source}") as report:
@@ -149,7 +149,7 @@ def raw_usage_events(context: AssetExecutionContext, tieout: TieoutSettings) -> 
         dg.MaterializeResult | dg.AssetCheckResult]:
     """Land the not-yet-seen usage files of the selected days (late files included)."""
     cfg = tieout.load()
-    con = open_warehouse(cfg.warehouse)
+    con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
         with recorded_run(con, f"dagster:{context.run.run_id}:usage") as report:
             window = context.partition_time_window

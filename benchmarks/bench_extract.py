@@ -28,7 +28,7 @@ from tieout.config import load_config
 from tieout.extract.service import run_extraction
 from tieout.warehouse.connection import open_warehouse
 cfg = load_config(Path(sys.argv[1]))
-con = open_warehouse(cfg.warehouse)
+con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
 tokens = json.loads(sys.argv[2])
 report = run_extraction(con, cfg, [s for s in ("billing", "erp", "revrec", "usage")],
                         tokens=tokens)
@@ -46,13 +46,16 @@ server.serve_forever()
 """
 
 
-def _config(company: Path, mode: str, url: str | None) -> Path:
-    return write_config(company, seed=7, invoices=0, mode=mode,
+def _config(company: Path, mode: str, url: str | None, memory_limit: str) -> Path:
+    path = write_config(company, seed=7, invoices=0, mode=mode,
                         base_url=url or "http://127.0.0.1:8765", name=f"tieout-{mode}.toml",
                         warehouse=f"warehouse-{mode}.duckdb")
+    text = path.read_text().replace('memory_limit = "1GB"', f'memory_limit = "{memory_limit}"')
+    path.write_text(text)
+    return path
 
 
-def run(company: Path, mode: str) -> dict[str, object]:
+def run(company: Path, mode: str, memory_limit: str = "1GB") -> dict[str, object]:
     """One extraction of ``company`` in ``mode`` in a child process."""
     env = dict(os.environ)
     tokens: dict[str, str] = {}
@@ -68,7 +71,7 @@ def run(company: Path, mode: str) -> dict[str, object]:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
     try:
-        config = _config(company, mode, url)
+        config = _config(company, mode, url, memory_limit)
         (company / f"warehouse-{mode}.duckdb").unlink(missing_ok=True)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", EXTRACT, str(config), json.dumps(tokens)],
@@ -89,14 +92,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invoices", type=int, nargs="+", default=[100_000])
     parser.add_argument("--modes", nargs="+", default=["files", "api"])
+    parser.add_argument("--data", type=Path, help="reuse a generated company (one size)")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory_limit to use")
     args = parser.parse_args()
     for invoices in args.invoices:
         with tempfile.TemporaryDirectory(prefix="tieout-bench-") as tmp:
-            company = Path(tmp) / "company"
-            generate_company(company, invoices=invoices)
+            company = args.data or Path(tmp) / "company"
+            if args.data is None:
+                generate_company(company, invoices=invoices)
             for mode in args.modes:
                 print(json.dumps({"invoices": invoices, "cores": os.cpu_count(),
-                                  **run(company, mode)}), flush=True)
+                                  "memory_limit": args.memory_limit,
+                                  **run(company, mode, args.memory_limit)}), flush=True)
     return 0
 
 

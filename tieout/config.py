@@ -58,6 +58,7 @@ class TieoutConfig:
     reconciliation: ReconciliationConfig
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     journal_window_minutes: int = 60
+    warehouse_memory_limit: str = "1GB"  # DuckDB's cap; it spills beyond it
 
     @property
     def root(self) -> Path:
@@ -165,7 +166,18 @@ def load_config(path: Path) -> TieoutConfig:
         reconciliation=reconciliation, sources=sources,
         journal_window_minutes=r.get("window_minutes", int, 60, where=journal,
                                      prefix="journal."),
+        warehouse_memory_limit=_memory(r, r.get("memory_limit", str, "1GB", where=warehouse,
+                                                prefix="warehouse.")),
     )
+
+
+def _memory(r: _Reader, text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text.strip(), re.I):
+        raise r.fail("warehouse.memory_limit", f"must look like \"1GB\" or \"512MiB\", "
+                                               f"got {text!r}")
+    return text.strip()
 
 
 def _source(r: _Reader, root: Path, name: str, table: object) -> SourceConfig:

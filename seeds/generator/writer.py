@@ -70,6 +70,7 @@ reporting_currency = "{REPORTING_CURRENCY}"
 
 [warehouse]
 path = "{warehouse}"
+memory_limit = "1GB"  # DuckDB's cap; larger sources spill to disk instead of growing memory
 
 [reconciliation]
 grace_hours = {GRACE_HOURS}

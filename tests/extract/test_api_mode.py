@@ -204,3 +204,20 @@ def test_tokens_never_reach_dagster_event_logs(files_config: TieoutConfig,
     assert "401" in text  # the failure is explained...
     for secret in [*TOKEN_MAP.values(), "sk_test_WRONG-in-dagster-55"]:
         assert secret not in text  # ...without the secret
+
+
+def test_an_unreadable_response_lands_nothing_of_its_group(files_config: TieoutConfig) -> None:
+    spec = "billing.invoices:drop=1.0"  # every invoices page is cut off mid-body
+    with SandboxServer(files_config.root, tokens=TOKENS, faults=spec) as broken:
+        cfg = api_config(files_config, broken.url)
+        con = open_warehouse(cfg.warehouse)
+        with pytest.raises(TieoutError) as err:
+            run_extraction(con, cfg, ["billing"], tokens=TOKEN_MAP,
+                           client_options={**FAST, "max_attempts": 3})
+    message = str(err.value)
+    assert message.startswith("billing GET /v1/invoices") and "\n" not in message
+    assert con.execute("SELECT count(*) FROM raw_billing.invoices").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM raw_billing.invoice_lines").fetchall()[0][0] == 0
+    marks = {e for (e,) in con.execute("SELECT entity FROM ops.watermarks").fetchall()}
+    assert "invoices" not in marks and "customers" in marks  # earlier groups committed
+    assert con.execute("SELECT status FROM ops.runs").fetchall() == [("failed",)]

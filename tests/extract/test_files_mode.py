@@ -77,16 +77,15 @@ def test_a_crash_inside_a_unit_lands_none_of_it(files_config: TieoutConfig,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     import tieout.extract.runner as runner
 
-    real_land, calls = runner.land, {"n": 0}
+    real_merge = runner.merge_staged
 
-    def land_then_crash(*args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        result = real_land(*args, **kwargs)  # type: ignore[arg-type]
-        if kwargs.get("origin", "").endswith("invoices.parquet chunk 1"):  # type: ignore[union-attr]
-            raise KeyboardInterrupt("simulated kill after landing a batch")
+    def merge_then_crash(con: object, table: str, **kwargs: object) -> object:
+        result = real_merge(con, table, **kwargs)  # type: ignore[arg-type]
+        if table == "billing/invoices":  # killed after the merge, before the unit commits
+            raise KeyboardInterrupt("simulated kill inside the landing transaction")
         return result
 
-    monkeypatch.setattr(runner, "land", land_then_crash)
+    monkeypatch.setattr(runner, "merge_staged", merge_then_crash)
     with pytest.raises(KeyboardInterrupt):
         run_extraction(warehouse, files_config, ["billing"])
     assert warehouse.execute("SELECT count(*) FROM raw_billing.invoices").fetchall()[0][0] == 0
@@ -94,7 +93,7 @@ def test_a_crash_inside_a_unit_lands_none_of_it(files_config: TieoutConfig,
                              "'billing/invoices'").fetchall()[0][0] == 0
     landed_before = warehouse.execute("SELECT count(*) FROM raw_billing.customers").fetchall()
     assert landed_before[0][0] > 0  # the unit before it had committed
-    monkeypatch.setattr(runner, "land", real_land)
+    monkeypatch.setattr(runner, "merge_staged", real_merge)
     run_extraction(warehouse, files_config)
     assert_lands_exactly(warehouse, files_config.root)
 

@@ -84,7 +84,7 @@ def _pending_days(config: Path) -> list[dt.date]:
     usage = cfg.sources.get("usage")
     if usage is None or usage.path is None:
         return []
-    con = open_warehouse(cfg.warehouse)
+    con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
         return pending_usage_days(con, usage.path)
     finally:

@@ -1,7 +1,9 @@
-"""Extraction runner: units of batches -> gate -> upsert, one transaction per unit.
+"""Extraction runner: units of batches -> gate -> staging -> one landing transaction per unit.
 
-Pages are buffered per table up to ``flush_rows`` before the gate and the merge, so memory is
-bounded by the buffer, not by the source, and DuckDB merges large batches instead of pages.
+Pages are buffered per table up to ``flush_rows`` before the gate, then staged on disk, so
+memory is bounded by the buffer and DuckDB's ``memory_limit``, never by the source; the unit
+then lands all at once (``tieout.warehouse.landing``).  "landed" counts the records the gate
+accepted, so a record served twice counts twice there but is stored once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import polars as pl
 
 from checks.gate import gate
 from tieout.warehouse import ops
-from tieout.warehouse.landing import LandedBatch, land
+from tieout.warehouse.landing import (
+    LandedBatch,
+    clear_staging,
+    drop_staged,
+    merge_staged,
+    stage,
+)
 
 from .batch import Batch
 from .units import Unit
@@ -95,23 +103,24 @@ class _Buffer:
 
 def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report: ExtractReport,
               source_label: str, flush_rows: int = FLUSH_ROWS) -> None:
-    """Gate and land every batch of ``unit`` in one transaction (all or nothing)."""
+    """Gate and stage every batch of ``unit``, then land it in one transaction (all or none)."""
     buffers: dict[str, _Buffer] = defaultdict(_Buffer)
-    last_batch = ""
+    staged: dict[str, tuple[str, list[str]]] = {}  # table -> (batch id, origins)
+    seq = 0
 
     def flush(table: str) -> None:
-        nonlocal last_batch
+        nonlocal seq
         buffer = buffers.pop(table)
         frame = pl.concat(buffer.frames, how="diagonal_relaxed")
         result = gate(Batch(table, frame, buffer.origin()))
-        batch_id = report.next_batch_id(table)
-        landed = land(con, table, result.clean, result.quarantine, batch_id=batch_id,
-                      run_id=run_id, origin=buffer.origin(), mode=unit.mode,
-                      source_label=source_label)
-        report.tables[table].add(landed)
-        last_batch = batch_id
+        if table not in staged:
+            staged[table] = (report.next_batch_id(table), [])
+        batch_id, origins = staged[table]
+        origins.append(buffer.origin())
+        seq += 1
+        stage(con, table, result.clean, result.quarantine, batch_id=batch_id, seq=seq,
+              source_label=source_label)
 
-    con.execute("BEGIN TRANSACTION")
     try:
         for batch in unit.batches:
             buffers[batch.table].add(batch)
@@ -119,15 +128,26 @@ def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report
                 flush(batch.table)
         for table in list(buffers):
             flush(table)
-        if unit.watermark_entity and unit.watermark_value:
-            ops.set_watermark(con, unit.source, unit.watermark_entity, unit.watermark_value,
-                              run_id)
-        for key, sha256, path in unit.manifest:
-            ops.record_file(con, key, sha256, path.stat().st_size, last_batch)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, (batch_id, origins) in staged.items():
+                origin = origins[0] if len(origins) == 1 else f"{origins[0]} .. {origins[-1]}"
+                report.tables[table].add(merge_staged(
+                    con, table, batch_id=batch_id, run_id=run_id, origin=origin,
+                    mode=unit.mode))
+            if unit.watermark_entity and unit.watermark_value:
+                ops.set_watermark(con, unit.source, unit.watermark_entity,
+                                  unit.watermark_value, run_id)
+            last = next(reversed(staged.values()))[0] if staged else ""
+            for key, sha256, path in unit.manifest:
+                ops.record_file(con, key, sha256, path.stat().st_size, last)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for batch_id, _ in staged.values():
+            drop_staged(con, batch_id)
 
 
 def run_units(con: duckdb.DuckDBPyConnection, units: Iterable[Unit], *, run_id: str,
@@ -135,6 +155,7 @@ def run_units(con: duckdb.DuckDBPyConnection, units: Iterable[Unit], *, run_id: 
     """Land units in order, timing the whole; the report accumulates across calls."""
     report = report or ExtractReport(run_id)
     started = time.perf_counter()
+    clear_staging(con)
     for unit in units:
         log.info("landing %s (%s)", unit.label, unit.mode)
         land_unit(con, unit, run_id=run_id, report=report, source_label=source_label)

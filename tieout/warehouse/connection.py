@@ -10,12 +10,22 @@ from tieout.errors import TieoutError
 
 from .schema import ensure_schema
 
+DEFAULT_MEMORY_LIMIT = "1GB"
 
-def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse file with every schema in place."""
+
+def open_warehouse(path: Path,
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse file with every schema in place.
+
+    DuckDB would otherwise cache up to 80% of RAM; a fixed limit (spilling to a temp folder
+    beside the warehouse) keeps a nightly run's memory flat however large the sources grow.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config={
+            "memory_limit": memory_limit,
+            "temp_directory": str(path.with_name(path.name + ".tmp")),
+        })
     except duckdb.IOException as exc:
         raise TieoutError(f"warehouse {path} cannot be opened: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")

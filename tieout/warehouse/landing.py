@@ -1,10 +1,12 @@
-"""Landing gated batches: upsert by natural key, keep the newest version, record the batch.
+"""Landing gated batches: stage them, then upsert a whole unit in one short transaction.
 
-A row replaces the stored one only when its version column is newer, or when the versions
-tie (or there is none) and its content differs; identical re-reads change nothing, not even
-lineage columns, so re-running an extraction leaves the raw tables exactly as they were.
-The caller owns the transaction: the data, the quarantine rows and the ``ops.batches`` row of
-a batch commit together or not at all.
+Batches of a unit (a file, an API table group) are appended to on-disk staging tables as they
+arrive, each in its own small transaction, so memory does not grow with the unit's size.
+The unit then lands in one transaction: a single MERGE from the de-duplicated staging rows
+into the raw table (a row replaces the stored one only when its version is newer, or the
+versions tie and its content differs, so identical re-reads change nothing, not even
+lineage), its quarantined rows, and its ``ops.batches`` row.  A crash before that commit
+leaves only staging rows, which ``clear_staging`` drops on the next run.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from seeds.tables import KEYS, SCHEMAS
 
 from .schema import INSERT_ONLY, VERSION_COLUMN, quarantine_table, raw_table
 
+STAGING = "_landing"
+
 
 @dataclass(frozen=True)
 class LandedBatch:
-    """What one batch did to the warehouse."""
+    """What one unit did to one raw table."""
 
     batch_id: str
     table: str
@@ -31,6 +35,39 @@ class LandedBatch:
     quarantined: int
     inserted: int
     updated: int
+
+
+def clear_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop staging left behind by an interrupted run (it never reached a raw table)."""
+    con.execute(f"DROP SCHEMA IF EXISTS {STAGING} CASCADE")
+    con.execute(f"CREATE SCHEMA {STAGING}")
+
+
+def _stage_name(batch_id: str) -> str:
+    return f"{STAGING}.\"{batch_id}\""
+
+
+def stage(con: duckdb.DuckDBPyConnection, table: str, clean: pl.DataFrame,
+          quarantine: pl.DataFrame, *, batch_id: str, seq: int, source_label: str) -> None:
+    """Append one gated batch to the unit's staging tables (its own small transaction)."""
+    business = list(SCHEMAS[table])
+    incoming = clean.select(business).with_columns(
+        _batch_id=pl.lit(batch_id), _loaded_at=pl.lit(dt.datetime.now(dt.UTC)),
+        _source=pl.lit(source_label), _row_hash=clean.select(business).hash_rows(seed=0),
+        _seq=pl.lit(seq, pl.Int64),
+    )
+    rows, bad = _stage_name(batch_id), _stage_name(batch_id + "#quarantine")
+    con.register("_incoming", incoming)
+    con.register("_bad", quarantine.with_columns(_seq=pl.lit(seq, pl.Int64)))
+    try:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {rows} AS SELECT * FROM _incoming LIMIT 0")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {bad} AS SELECT * FROM _bad LIMIT 0")
+        con.execute(f"INSERT INTO {rows} SELECT * FROM _incoming")
+        if quarantine.height:
+            con.execute(f"INSERT INTO {bad} SELECT * FROM _bad")
+    finally:
+        con.unregister("_incoming")
+        con.unregister("_bad")
 
 
 def _changed(table: str) -> str:
@@ -42,51 +79,46 @@ def _changed(table: str) -> str:
             "AND s._row_hash <> t._row_hash))")
 
 
-def land(con: duckdb.DuckDBPyConnection, table: str, clean: pl.DataFrame,
-         quarantine: pl.DataFrame, *, batch_id: str, run_id: str, origin: str, mode: str,
-         source_label: str) -> LandedBatch:
-    """Upsert ``clean`` into the raw table and file ``quarantine``; returns the counts."""
-    now = dt.datetime.now(dt.UTC)
-    business = list(SCHEMAS[table])
-    incoming = clean.select(business).with_columns(
-        _batch_id=pl.lit(batch_id), _loaded_at=pl.lit(now), _source=pl.lit(source_label),
-        _row_hash=clean.select(business).hash_rows(seed=0),
-    )
+def merge_staged(con: duckdb.DuckDBPyConnection, table: str, *, batch_id: str, run_id: str,
+                 origin: str, mode: str) -> LandedBatch:
+    """Upsert the unit's staged rows into the raw table; the caller owns the transaction."""
+    rows, bad = _stage_name(batch_id), _stage_name(batch_id + "#quarantine")
+    keys = ", ".join(f'"{k}"' for k in KEYS[table])
+    version = VERSION_COLUMN.get(table)
+    newest_first = (f'"{version}" DESC NULLS LAST, ' if version else "") + "_seq DESC"
+    business = ", ".join([*(f'"{c}"' for c in SCHEMAS[table]), "_batch_id", "_loaded_at",
+                          "_source", "_row_hash"])
+    # A key read twice in one unit (a page repeated, a record updated mid-scan): newest wins.
+    source = (f"(SELECT {business} FROM {rows} QUALIFY row_number() OVER "
+              f"(PARTITION BY {keys} ORDER BY {newest_first}) = 1)")
     target = raw_table(table)
     on = " AND ".join(f't."{k}" = s."{k}"' for k in KEYS[table])
     first_key = f't."{KEYS[table][0]}"'
-    con.register("_incoming", incoming)
-    try:
-        changed = "FALSE" if table in INSERT_ONLY else _changed(table)
-        inserted, updated = con.execute(f"""
-            SELECT count(*) FILTER (WHERE {first_key} IS NULL),
-                   count(*) FILTER (WHERE {first_key} IS NOT NULL AND {changed})
-            FROM _incoming s LEFT JOIN {target} t ON {on}""").fetchall()[0]
-        if inserted or updated:
-            update = "" if table in INSERT_ONLY else \
-                f"WHEN MATCHED AND {changed} THEN UPDATE"
-            con.execute(f"""MERGE INTO {target} AS t USING _incoming AS s ON {on}
-                            {update} WHEN NOT MATCHED THEN INSERT""").fetchall()
-    finally:
-        con.unregister("_incoming")
-    if quarantine.height:
-        q = quarantine.with_columns(batch_id=pl.lit(batch_id), quarantined_at=pl.lit(now))
-        con.register("_quarantine", q)
-        try:
-            con.execute(f"""INSERT INTO {quarantine_table(table)}
-                SELECT "table" AS table_name, origin, "row", "check", "column", value, reason,
-                       record, batch_id, quarantined_at FROM _quarantine""").fetchall()
-        finally:
-            con.unregister("_quarantine")
-    received = clean.height + _rows_quarantined(quarantine)
-    result = LandedBatch(batch_id, table, received, clean.height, received - clean.height,
-                         int(inserted), int(updated))
+    changed = "FALSE" if table in INSERT_ONLY else _changed(table)
+    inserted, updated = con.execute(f"""
+        SELECT count(*) FILTER (WHERE {first_key} IS NULL),
+               count(*) FILTER (WHERE {first_key} IS NOT NULL AND {changed})
+        FROM {source} s LEFT JOIN {target} t ON {on}""").fetchall()[0]
+    if inserted or updated:
+        update = "" if table in INSERT_ONLY else f"WHEN MATCHED AND {changed} THEN UPDATE"
+        con.execute(f"""MERGE INTO {target} AS t USING {source} AS s ON {on}
+                        {update} WHEN NOT MATCHED THEN INSERT""").fetchall()
+    now = dt.datetime.now(dt.UTC)
+    con.execute(f"""INSERT INTO {quarantine_table(table)}
+        SELECT "table", origin, "row", "check", "column", value, reason, record, ?, ?
+        FROM {bad}""", [batch_id, now]).fetchall()
+    landed = con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]
+    quarantined = con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT _seq, \"row\" FROM {bad})").fetchall()[0][0]
+    result = LandedBatch(batch_id, table, int(landed) + int(quarantined), int(landed),
+                         int(quarantined), int(inserted), int(updated))
     con.execute("INSERT INTO ops.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [batch_id, run_id, table, origin, mode, result.received, result.landed,
                  result.quarantined, result.inserted, result.updated, now]).fetchall()
     return result
 
 
-def _rows_quarantined(quarantine: pl.DataFrame) -> int:
-    """Distinct rows in a quarantine frame (a row may fail several checks)."""
-    return quarantine.select(pl.col("row").n_unique()).item() if quarantine.height else 0
+def drop_staged(con: duckdb.DuckDBPyConnection, batch_id: str) -> None:
+    """Remove a unit's staging tables once it has landed."""
+    con.execute(f"DROP TABLE IF EXISTS {_stage_name(batch_id)}")
+    con.execute(f"DROP TABLE IF EXISTS {_stage_name(batch_id + '#quarantine')}")
