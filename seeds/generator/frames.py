@@ -1,4 +1,4 @@
-"""Small polars helpers the generator modules share: ids, seeded draws, integer rounding."""
+"""Small polars helpers the generator modules share: ids, seeded picks, integer rounding."""
 
 from __future__ import annotations
 
@@ -16,11 +16,6 @@ def half_up_div(numerator: pl.Expr, denominator: int | pl.Expr) -> pl.Expr:
     d = denominator if isinstance(denominator, pl.Expr) else pl.lit(denominator)
     q = (numerator.abs() * 2 + d) // (d * 2)
     return pl.when(numerator < 0).then(-q).otherwise(q)
-
-
-def uniform(rng: np.random.Generator, n: int) -> pl.Series:
-    """n draws from U[0, 1) as a Series (floats are fine here: they pick, never price)."""
-    return pl.Series(rng.random(n))
 
 
 def pick(frame: pl.DataFrame, n: int, rng: np.random.Generator) -> pl.DataFrame:
