@@ -42,6 +42,7 @@ class ReconciliationConfig:
     relative_tolerance: Decimal
     materiality: Decimal
     absolute_tolerance: dict[str, Decimal]
+    late_hours: int = 72  # past the grace period: "late" for this long, then "missing"
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def load_config(path: Path) -> TieoutConfig:
         materiality=r.decimal("reconciliation.materiality", rec.get("materiality", "0")),
         absolute_tolerance={ccy: r.decimal(f"reconciliation.absolute_tolerance.{ccy}", v)
                             for ccy, v in tolerances.items()},
+        late_hours=r.get("late_hours", int, 72, where=rec, prefix="reconciliation."),
     )
     sources_table = r.get("sources", dict)
     unknown = sorted(set(sources_table) - set(SOURCES))

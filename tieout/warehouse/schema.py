@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS ops.watermarks (
 CREATE TABLE IF NOT EXISTS ops.usage_files (
     path VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, size BIGINT NOT NULL,
     batch_id VARCHAR NOT NULL, processed_at TIMESTAMPTZ NOT NULL);
+-- Usage journal batches tieout posts to the ERP (one row per batch version and currency);
+-- the reconciliation ties the posted ones to the ERP's usage-revenue GL.
+CREATE TABLE IF NOT EXISTS ops.journal_batches (
+    batch_id VARCHAR NOT NULL, batch_version INTEGER NOT NULL, external_id VARCHAR NOT NULL,
+    legal_entity VARCHAR NOT NULL, currency VARCHAR NOT NULL, window_start TIMESTAMPTZ NOT NULL,
+    window_end TIMESTAMPTZ NOT NULL, posting_period VARCHAR NOT NULL,
+    amount DECIMAL(20, 4) NOT NULL, status VARCHAR NOT NULL, erp_transaction_id BIGINT,
+    created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (batch_id, batch_version));
 """
 
 QUARANTINE_COLUMNS = ("table_name VARCHAR, origin VARCHAR, row BIGINT, \"check\" VARCHAR, "

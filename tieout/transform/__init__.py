@@ -1,0 +1,1 @@
+"""Everything between the raw schemas and the marts: dbt invocation settings."""
