@@ -1,0 +1,107 @@
+{#-
+    The independent expected revenue schedule: what revrec should have recognised per invoice
+    line and accounting month, recomputed from billing alone (DECISIONLOG "Revenue
+    recognition policy").  Ratable lines are spread by day over the service period with
+    cumulative half-away-from-zero rounding in minor units:
+        piece_k = round(T * days_1..k / days_total) - round(T * days_1..k-1 / days_total)
+    so the pieces sum exactly to T (the line amount net of credits) and each is within one
+    minor unit of its exact share.  Point-in-time, usage and sub-day lines are one piece.
+-#}
+with
+
+lines as (
+    select * from {{ ref('int_billing__invoice_lines') }}
+    where is_recognisable
+),
+
+ratable as (
+    select
+        invoice_line_id,
+        expected_total_minor,
+        local_start_date as service_start,
+        local_end_date as service_end_exclusive
+    from lines
+    where single_period is null
+),
+
+bounds as (
+    select min(service_start) as first_day, max(service_end_exclusive) as last_day from ratable
+),
+
+months as (
+    {{ month_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
+),
+
+days as (
+    select
+        ratable.invoice_line_id,
+        ratable.expected_total_minor,
+        months.month_start,
+        {{ dbt.datediff(
+            'greatest(ratable.service_start, months.month_start)',
+            'least(ratable.service_end_exclusive, cast(' ~ dbt.dateadd('month', 1, 'months.month_start') ~ ' as date))',
+            'day') }} as service_days
+    from ratable
+    inner join months
+        on months.month_start >= cast(date_trunc('month', ratable.service_start) as date)
+        and months.month_start < ratable.service_end_exclusive
+),
+
+cumulative as (
+    select
+        *,
+        sum(service_days) over (
+            partition by invoice_line_id order by month_start
+            rows between unbounded preceding and current row
+        ) as days_to_date,
+        sum(service_days) over (partition by invoice_line_id) as days_total
+    from days
+),
+
+rounded as (
+    select
+        *,
+        {{ half_up_div('cast(expected_total_minor as hugeint) * days_to_date', 'days_total') }}
+            as recognised_to_date_minor
+    from cumulative
+),
+
+ratable_pieces as (
+    select
+        invoice_line_id,
+        {{ period_of_date('month_start') }} as period,
+        service_days,
+        cast(recognised_to_date_minor - coalesce(lag(recognised_to_date_minor) over (
+            partition by invoice_line_id order by month_start
+        ), 0) as bigint) as expected_amount_minor
+    from rounded
+),
+
+single_pieces as (
+    select
+        invoice_line_id,
+        single_period as period,
+        cast(null as bigint) as service_days,
+        expected_total_minor as expected_amount_minor
+    from lines
+    where single_period is not null
+),
+
+pieces as (
+    select * from ratable_pieces
+    union all
+    select * from single_pieces
+)
+
+select
+    pieces.invoice_line_id,
+    pieces.period,
+    lines.invoice_id,
+    lines.legal_entity_code,
+    lines.currency,
+    lines.recognition_method,
+    pieces.service_days,
+    pieces.expected_amount_minor,
+    {{ minor_to_major('pieces.expected_amount_minor', 'lines.currency') }} as expected_amount
+from pieces
+inner join lines on pieces.invoice_line_id = lines.invoice_line_id

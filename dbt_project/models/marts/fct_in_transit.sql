@@ -1,0 +1,50 @@
+{#-
+    Documents on their way downstream: finalized in billing within the grace period and not
+    yet in the ERP (invoices, credit notes) or revrec (invoice lines).  Listed so a controller
+    sees them, but they are not exceptions and are left out of both sides of customer AR.
+-#}
+select
+    'invoice:' || invoice_id as natural_key,
+    'invoice_not_in_erp' as kind,
+    legal_entity_code as entity,
+    currency,
+    period,
+    {{ minor_to_major('total_minor', 'currency') }} as amount,
+    cast(age_hours as decimal(10, 2)) as age_hours,
+    'billing invoice ' || invoice_id || ' (' || invoice_number || ')' as billing_ref
+from {{ ref('int_invoice_erp_match') }}
+where erp_timing_status = 'in_transit' and status <> 'void'
+
+union all
+
+select
+    'credit_note:' || notes.credit_note_id,
+    'credit_note_not_in_erp',
+    invoices.legal_entity_code,
+    notes.currency,
+    {{ accounting_period('notes.created_at') }},
+    {{ minor_to_major('notes.total_minor', 'notes.currency') }},
+    cast({{ age_hours('notes.created_at') }} as decimal(10, 2)),
+    'billing credit note ' || notes.credit_note_id
+from {{ ref('stg_billing__credit_notes') }} as notes
+left join {{ ref('int_billing__invoices') }} as invoices on notes.invoice_id = invoices.invoice_id
+left join (
+    select distinct external_id from {{ ref('int_erp__transactions') }}
+    where transaction_type = 'credit_memo'
+) as erp on notes.credit_note_id = erp.external_id
+where erp.external_id is null and notes.status <> 'void'
+    and {{ age_hours('notes.created_at') }} <= {{ var('grace_hours') }}
+
+union all
+
+select
+    'invoice_line:' || invoice_line_id,
+    'invoice_line_not_in_revrec',
+    legal_entity_code,
+    currency,
+    invoice_period,
+    {{ minor_to_major('expected_total_minor', 'currency') }},
+    cast(age_hours as decimal(10, 2)),
+    'billing invoice line ' || invoice_line_id || ' on invoice ' || invoice_id
+from {{ ref('int_invoice_line_schedules') }}
+where schedule_count = 0 and age_hours <= {{ var('grace_hours') }}
