@@ -122,18 +122,22 @@ def timing_invoices(s: Settled, life: Lifecycle, counts: dict[str, int],
     n_transit, n_late = counts.get("in_transit", 0), counts.get("past_grace", 0)
     if n_transit + n_late == 0:
         return s, pl.DataFrame(schema={"invoice": pl.String, "in_transit": pl.Boolean})
-    hours_before = [2 + 6 * i for i in range(n_transit)] + [GRACE_HOURS + 1 + 3 * i
-                                                          for i in range(n_late)]
+    # In-transit cases stay inside the grace period however many there are (every 6 h, or
+    # closer when more are asked for); late ones start an hour past it.
+    step = min(360, (GRACE_HOURS * 60 - 180) // max(1, n_transit))
+    minutes_before = [120 + step * i for i in range(n_transit)] + [
+        (GRACE_HOURS + 1 + 3 * i) * 60 for i in range(n_late)]
     active = life.customers.join(
         life.cycles.filter(pl.col("c_end").is_null()).select("cidx").unique(), on="cidx"
-    ).sort("cidx").head(len(hours_before))
+    ).sort("cidx").head(len(minutes_before))
     n = active.height
     first = s.invoices.height + 1
     inv = active.with_columns(
-        hours=pl.Series(hours_before[:n]), in_transit=pl.Series([True] * n_transit + [False] *
+        minutes=pl.Series(minutes_before[:n]), in_transit=pl.Series([True] * n_transit + [False] *
                                                                 n_late)[:n],
     ).with_columns(
-        finalized_at=AS_OF_EPOCH - pl.col("hours") * 3600,
+        finalized_at=AS_OF_EPOCH - pl.col("minutes") * 60,
+        hours=pl.col("minutes") // 60,
         id=ids("in_", pl.int_range(first, first + pl.len())),
         number=pl.lit("INV-") + pl.int_range(first, first + pl.len()).cast(pl.String).str.zfill(7),
     )
