@@ -83,15 +83,15 @@ revenue_accounts as (
 final as (
 
     select
-        cast(products.product_id as varchar) as product_id,
-        cast(products.product_name as varchar) as product_name,
-        cast(products.revenue_class as varchar) as revenue_class,
-        cast(products.recognition_method as varchar) as recognition_method,
-        cast(coalesce(products.recognition_method = 'ratable', false) as boolean) as is_recurring,
-        cast(revenue_accounts.event_class as varchar) as revenue_event_class,
-        cast(revenue_accounts.account_number as varchar) as revenue_account_number,
-        cast(revenue_accounts.account_name as varchar) as revenue_account_name,
-        cast(products.created_at as timestamp with time zone) as created_at
+        products.product_id,
+        products.product_name,
+        products.revenue_class,
+        products.recognition_method,
+        coalesce(products.recognition_method = 'ratable', false) as is_recurring,
+        revenue_accounts.event_class as revenue_event_class,
+        revenue_accounts.account_number as revenue_account_number,
+        revenue_accounts.account_name as revenue_account_name,
+        products.created_at
     from products
     left join revenue_accounts
         on products.product_id = revenue_accounts.product_id
