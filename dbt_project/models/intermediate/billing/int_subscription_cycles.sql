@@ -19,21 +19,18 @@ subscriptions as (
     where started_at is not null
 ),
 
-counters as (
-    select cast(k as integer) as k from range(0, 1200) as numbers(k)
-),
-
 cycles as (
     select
         subscriptions.*,
-        counters.k,
+        cycle.k,
         timezone('UTC',
             timezone('UTC', subscriptions.started_at)
-            + to_months(counters.k * subscriptions.interval_months)) as cycle_start_at
-    from subscriptions
-    inner join counters
-        on counters.k * subscriptions.interval_months
-            <= {{ dbt.datediff('subscriptions.started_at', as_of(), 'month') }} + 1
+            + to_months(cast(cycle.k * subscriptions.interval_months as integer)))
+            as cycle_start_at
+    from subscriptions,
+        {# one row per cycle that can have started by the snapshot (a margin of one) #}
+        unnest(range(0, cast({{ dbt.datediff('subscriptions.started_at', as_of(), 'month') }}
+            // subscriptions.interval_months + 2 as bigint))) as cycle(k)
 ),
 
 due as (
