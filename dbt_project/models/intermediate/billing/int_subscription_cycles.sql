@@ -19,14 +19,15 @@ subscriptions as (
     where started_at is not null
 ),
 
+{# Cycle arithmetic on naive UTC timestamps from epoch microseconds: calendar months  #}
+{# without a time-zone library call per cycle (millions of rows at scale).            #}
 cycles as (
     select
         subscriptions.*,
         cycle.k,
-        timezone('UTC',
-            timezone('UTC', subscriptions.started_at)
-            + to_months(cast(cycle.k * subscriptions.interval_months as integer)))
-            as cycle_start_at
+        make_timestamp(epoch_us(subscriptions.started_at))
+            + to_months(cast(cycle.k * subscriptions.interval_months as integer))
+            as cycle_start_utc
     from subscriptions,
         {# one row per cycle that can have started by the snapshot (a margin of one) #}
         unnest(range(0, cast({{ dbt.datediff('subscriptions.started_at', as_of(), 'month') }}
@@ -36,17 +37,20 @@ cycles as (
 due as (
     select *
     from cycles
-    where cycle_start_at < coalesce(ended_at, cast('infinity' as timestamp with time zone))
-        and cycle_start_at + interval 1 hour
-            + to_hours(cast({{ var('grace_hours') }} as bigint)) < {{ as_of() }}
+    where epoch_us(cycle_start_utc) < coalesce(epoch_us(ended_at), 9223372036854775807)
+        and epoch_us(cycle_start_utc) + 3600000000 + {{ var('grace_hours') }} * 3600000000
+            < epoch_us({{ as_of() }})
 ),
 
 cycle_invoices as (
-    select subscription_id, cast(timezone('UTC', period_start_at) as date) as start_day,
-        min(invoice_id) as invoice_id, count(*) as invoices
+    select
+        subscription_id,
+        cast(make_timestamp(epoch_us(period_start_at)) as date) as start_day,
+        min(invoice_id) as invoice_id,
+        count(*) as invoices
     from {{ ref('int_billing__invoices') }}
     where billing_reason in ('subscription_create', 'subscription_cycle')
-    group by subscription_id, cast(timezone('UTC', period_start_at) as date)
+    group by subscription_id, cast(make_timestamp(epoch_us(period_start_at)) as date)
 )
 
 select
@@ -54,12 +58,10 @@ select
     due.customer_id,
     due.currency,
     due.k as cycle_number,
-    due.cycle_start_at,
-    {{ accounting_date('due.cycle_start_at') }} as cycle_start_date,
-    {{ accounting_period('due.cycle_start_at') }} as period,
+    due.cycle_start_utc,
     cycle_invoices.invoice_id,
     coalesce(cycle_invoices.invoices, 0) as invoice_count
 from due
 left join cycle_invoices
     on due.subscription_id = cycle_invoices.subscription_id
-    and cast(timezone('UTC', due.cycle_start_at) as date) = cycle_invoices.start_day
+    and cast(due.cycle_start_utc as date) = cycle_invoices.start_day

@@ -32,49 +32,39 @@ months as (
     {{ month_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
 ),
 
+{# Cumulative service days up to the end of each month, in closed form (no window): #}
+{# days from the service start to min(month end, service end).                       #}
 days as (
     select
         ratable.invoice_line_id,
         ratable.expected_total_minor,
         months.month_start,
+        {{ dbt.datediff('ratable.service_start', 'ratable.service_end_exclusive', 'day') }}
+            as days_total,
         {{ dbt.datediff(
+            'ratable.service_start',
             'greatest(ratable.service_start, months.month_start)',
+            'day') }} as days_before,
+        {{ dbt.datediff(
+            'ratable.service_start',
             'least(ratable.service_end_exclusive, cast(' ~ dbt.dateadd('month', 1, 'months.month_start') ~ ' as date))',
-            'day') }} as service_days
+            'day') }} as days_to_date
     from ratable
     inner join months
         on months.month_start >= cast(date_trunc('month', ratable.service_start) as date)
         and months.month_start < ratable.service_end_exclusive
 ),
 
-cumulative as (
-    select
-        *,
-        sum(service_days) over (
-            partition by invoice_line_id order by month_start
-            rows between unbounded preceding and current row
-        ) as days_to_date,
-        sum(service_days) over (partition by invoice_line_id) as days_total
-    from days
-),
-
-rounded as (
-    select
-        *,
-        {{ half_up_div('cast(expected_total_minor as hugeint) * days_to_date', 'days_total') }}
-            as recognised_to_date_minor
-    from cumulative
-),
-
 ratable_pieces as (
     select
         invoice_line_id,
         {{ period_of_date('month_start') }} as period,
-        service_days,
-        cast(recognised_to_date_minor - coalesce(lag(recognised_to_date_minor) over (
-            partition by invoice_line_id order by month_start
-        ), 0) as bigint) as expected_amount_minor
-    from rounded
+        days_to_date - days_before as service_days,
+        cast(
+            {{ half_up_div('cast(expected_total_minor as hugeint) * days_to_date', 'days_total') }}
+            - {{ half_up_div('cast(expected_total_minor as hugeint) * days_before', 'days_total') }}
+        as bigint) as expected_amount_minor
+    from days
 ),
 
 single_pieces as (

@@ -106,34 +106,14 @@ closed_periods as (
     where is_closed
 ),
 
-recognised as (
-    select
-        agreeing.invoice_line_id,
-        schedule_lines.period,
-        sum({{ major_to_minor('schedule_lines.amount', 'agreeing.currency') }}) as recognised_minor
-    from agreeing
-    inner join {{ ref('stg_revrec__revenue_schedule_lines') }} as schedule_lines
-        on agreeing.schedule_id = schedule_lines.schedule_id
-    where schedule_lines.status = 'recognized'
-    group by agreeing.invoice_line_id, schedule_lines.period
-),
-
-expected as (
-    select expected.invoice_line_id, expected.period, expected.expected_amount_minor
-    from {{ ref('int_expected_revenue_schedule') }} as expected
-    inner join agreeing on expected.invoice_line_id = agreeing.invoice_line_id
-),
-
 by_period as (
     select
-        coalesce(expected.invoice_line_id, recognised.invoice_line_id) as invoice_line_id,
-        coalesce(expected.period, recognised.period) as period,
-        coalesce(expected.expected_amount_minor, 0) as expected_minor,
-        coalesce(recognised.recognised_minor, 0) as recognised_minor
-    from expected
-    full outer join recognised
-        on expected.invoice_line_id = recognised.invoice_line_id
-        and expected.period = recognised.period
+        revenue.invoice_line_id,
+        revenue.period,
+        revenue.expected_minor,
+        revenue.recognised_minor
+    from {{ ref('int_revenue_by_line_period') }} as revenue
+    inner join agreeing on revenue.invoice_line_id = agreeing.invoice_line_id
 ),
 
 revenue_rules as (

@@ -15,7 +15,18 @@ plan_prices as (
     group by items.subscription_id
 ),
 
-customers as (select * from {{ ref('stg_billing__customers') }})
+customers as (select * from {{ ref('stg_billing__customers') }}),
+
+leaks as (
+    {# local dates only for the few cycles without an invoice (time-zone calls cost) #}
+    select
+        *,
+        timezone('UTC', cycle_start_utc) as cycle_start_at,
+        {{ accounting_date("timezone('UTC', cycle_start_utc)") }} as cycle_start_date,
+        {{ accounting_period("timezone('UTC', cycle_start_utc)") }} as period
+    from {{ ref('int_subscription_cycles') }}
+    where invoice_count = 0
+)
 
 select
     'BILLING_LEAKAGE' as rule,
@@ -39,10 +50,9 @@ select
     cast(null as varchar) as erp_ref,
     cast(null as varchar) as revrec_ref,
     cycles.cycle_start_date as fx_date
-from {{ ref('int_subscription_cycles') }} as cycles
+from leaks as cycles
 left join plan_prices on cycles.subscription_id = plan_prices.subscription_id
 left join customers on cycles.customer_id = customers.customer_id
-where cycles.invoice_count = 0
 
 union all
 
