@@ -70,8 +70,10 @@ def leak_and_overbill(life: Lifecycle, picker: Picker,
 
 def record_overbill(truth: Truth, invoices: pl.DataFrame, pending: pl.DataFrame) -> None:
     """Ground-truth rows for invoices created after cancellation, now that ids exist."""
+    # A voided one was reversed in billing already: nothing was charged after the end.
     rows = invoices.join(pending, on=["cidx", "k"]).filter(
-        pl.col("billing_reason") != "subscription_update").sort("id")
+        (pl.col("billing_reason") != "subscription_update") & (pl.col("status") != "void")
+    ).sort("id")
     truth.record("CANCELLED_STILL_INVOICED", rows,
                  natural_key=pl.lit("invoice:") + pl.col("id"), entity="entity",
                  currency="currency", period=period_of(pl.col("finalized_at")),
