@@ -86,3 +86,36 @@ def compare(company_dir: Path, warehouse: Path) -> Comparison:
         rows = con.execute("select rule, natural_key, cast(difference as varchar), reason "
                            "from marts.fct_exceptions").fetchall()
     return Comparison(expected, quiet, {(r, k): (d, why) for r, k, d, why in rows})
+
+
+def per_rule(comparison: Comparison) -> list[tuple[str, int, int, int, float, float]]:
+    """(rule, expected, reported, true positives, precision, recall) per rule code."""
+    rules = sorted({r for r, _ in comparison.expected} | {r for r, _ in comparison.reported})
+    rows = []
+    for rule in rules:
+        expected = {k for k in comparison.expected if k[0] == rule}
+        reported = {k for k in comparison.reported if k[0] == rule}
+        hits = len(expected & reported)
+        rows.append((rule, len(expected), len(reported), hits,
+                     hits / len(reported) if reported else 1.0,
+                     hits / len(expected) if expected else 1.0))
+    return rows
+
+
+if __name__ == "__main__":  # python -m tests.e2e.proof COMPANY_DIR [COMPANY_DIR ...]
+    import sys
+
+    totals: dict[str, list[int]] = {}
+    for folder in sys.argv[1:]:
+        root = Path(folder)
+        for rule, n_exp, n_rep, hits, _, _ in per_rule(compare(root, root / "warehouse.duckdb")):
+            acc = totals.setdefault(rule, [0, 0, 0])
+            acc[0] += n_exp
+            acc[1] += n_rep
+            acc[2] += hits
+    print("| rule | expected | reported | precision | recall |")
+    print("|---|---:|---:|---:|---:|")
+    for rule, (n_exp, n_rep, hits) in sorted(totals.items()):
+        precision = hits / n_rep if n_rep else 1.0
+        recall = hits / n_exp if n_exp else 1.0
+        print(f"| {rule} | {n_exp} | {n_rep} | {precision:.3f} | {recall:.3f} |")
