@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench-generator ui clean-venv
+.PHONY: demo test lint bench-generator ui clean-venv dbt-manifest
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tieout needs Python >= 3.11 (set PYTHON=...)")'
@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# The dbt manifest Dagster builds the dbt assets from (.tieout/dbt/manifest, gitignored):
+# `dbt parse` only when the dbt project changed since the last parse, else a quick check.
+dbt-manifest: $(STAMP)
+	@$(BIN)/python -m tieout.transform.manifest
+
+demo: $(STAMP) dbt-manifest
 	$(BIN)/tieout demo
 
-test: $(STAMP)
+test: $(STAMP) dbt-manifest
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -26,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/mypy tieout seeds
 
 # Dagster UI on the demo company (run `make demo` first); local storage under demo/.tieout.
-ui: $(STAMP)
+ui: $(STAMP) dbt-manifest
 	mkdir -p demo/.tieout/dagster
 	TIEOUT_CONFIG=$(CURDIR)/demo/tieout.toml DAGSTER_HOME=$(CURDIR)/demo/.tieout/dagster \
 		$(BIN)/dagster dev -w workspace.yaml

@@ -1,4 +1,6 @@
-"""Dagster assets: raw sources now; dbt models, exceptions and journals as they arrive."""
+"""Dagster assets: raw sources here; the dbt models (``assets.dbt_models``) and the rule checks
+(``assets.rule_checks``) are imported by ``pipelines`` only, so extraction never loads dbt.
+"""
 
 from .extract_billing import extract_billing
 from .extract_erp import extract_erp
@@ -6,6 +8,8 @@ from .extract_reference import extract_reference
 from .extract_revrec import extract_revrec
 from .extract_usage import USAGE_PARTITIONS, raw_usage_events
 
+# Groups of the unpartitioned sources (usage is daily-partitioned and runs on its own).
+EXTRACT_GROUPS = ("reference", "billing", "erp", "revrec")
 RAW_ASSETS = [extract_reference, extract_billing, extract_erp, extract_revrec, raw_usage_events]
 
-__all__ = ["RAW_ASSETS", "USAGE_PARTITIONS"]
+__all__ = ["EXTRACT_GROUPS", "RAW_ASSETS", "USAGE_PARTITIONS"]

@@ -2,7 +2,8 @@
 
 The warehouse is one DuckDB file, so every job runs in process (one writer at a time).
 ``TIEOUT_CONFIG`` names the ``tieout.toml`` (default: ./tieout.toml); it is a path, not a
-secret.  Nothing does I/O at import time.
+secret.  Import does no network or warehouse I/O; it checks that the dbt manifest matches the
+dbt project and parses it only if not (``tieout.transform.manifest``).
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import RAW_ASSETS
-from pipelines.jobs import extract_job, usage_job
+from assets.dbt_models import dbt_models
+from assets.rule_checks import reconciliation_rules
+from pipelines.dbt_project import dbt_resource
+from pipelines.jobs import extract_job, reconcile_job, usage_job
 from pipelines.resources import SourceSecrets, TieoutSettings
 
 defs = dg.Definitions(
-    assets=RAW_ASSETS,
-    jobs=[extract_job, usage_job],
+    assets=[*RAW_ASSETS, dbt_models],
+    asset_checks=[reconciliation_rules],
+    jobs=[extract_job, usage_job, reconcile_job],
     resources={
         "tieout": TieoutSettings(config_path=dg.EnvVar("TIEOUT_CONFIG")),
         "secrets": SourceSecrets(),
+        "dbt": dbt_resource(),
     },
     executor=dg.in_process_executor,
 )

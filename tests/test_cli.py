@@ -82,17 +82,6 @@ def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
 
 
-@pytest.mark.slow
-def test_run_extract_on_a_files_mode_config(files_config, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DAGSTER_HOME", str(files_config.root / "dagster-home"))
-    assert main(["run", "--config", str(files_config.path), "--only", "extract"]) == 0
-    out = capsys.readouterr().out
-    assert "billing/invoices" in out and "usage/events" in out and "Dagster runs" in out
-    assert (files_config.root / "dagster-home" / "dagster.yaml").read_text().count(
-        "enabled: false") == 1
-
-
 @pytest.mark.parametrize(("argv", "needle"), [
     (["run", "--config", "missing.toml"], "missing.toml does not exist"),
     (["run", "--config", "x.toml", "--only", "dbt"], "--only dbt: unknown stage"),

@@ -26,7 +26,6 @@ CASES = {
     "seed7-default": (7, 2000, None),
     "seed3-default": (3, 2000, None),
     "seed19-heavy": (19, 2500, HEAVY),
-    "seed5-heavy": (5, 2000, HEAVY),
 }
 
 

@@ -1,9 +1,10 @@
 """``tieout demo``: a generated company served by the sandbox, end to end on this machine.
 
 The demo needs no setup: it generates a company into ``./demo``, serves it over loopback with
-throwaway tokens (never printed), asks each API what it holds, then extracts everything in
-API mode through Dagster into ``demo/warehouse.duckdb`` (run history in Dagster's local
-storage under ``demo/.tieout``).  Later stages of the pipeline extend this command.
+throwaway tokens (never printed), asks each API what it holds, then runs the whole pipeline
+in API mode through Dagster into ``demo/warehouse.duckdb``, as ``tieout run`` does: extract,
+dbt build, one check per rule, and the exceptions by rule (run history in Dagster's local
+storage under ``demo/.tieout``).
 """
 
 from __future__ import annotations
@@ -61,13 +62,12 @@ def demo(
                                           help="Approximate number of invoices.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Generate a company, serve it from the sandbox and show what each system holds."""
+    """Generate a company, serve it from the sandbox, run the pipeline, show the exceptions."""
     from seeds.generator import generate_company
     from seeds.generator.writer import write_config
     from seeds.sandbox.server import SandboxServer, tokens_from_env
-    from tieout.config import load_config
 
-    from .run import extract_summary, instance_home, materialize_extract
+    from .run import instance_home, run_stages
 
     for var in TOKEN_VARS:  # throwaway loopback credentials unless the user set real ones
         os.environ.setdefault(var, secrets.token_urlsafe(24))
@@ -83,11 +83,10 @@ def demo(
                                   base_url=server.url, name="tieout-api.toml")
         (out / "warehouse.duckdb").unlink(missing_ok=True)  # each demo starts from scratch
         os.environ["DAGSTER_HOME"] = str(instance_home((out / ".tieout" / "dagster").resolve()))
-        with console.status("extracting billing, ERP and revrec from the sandbox (API mode)"):
-            results = materialize_extract(api_config)
-        console.print(extract_summary(results, load_config(api_config).warehouse))
+        run_stages(api_config, extract_table=True)
     finally:
         server.stop()
     console.print(f"ground truth: {out / 'ground_truth.csv'}; configuration: "
                   f"{out / 'tieout.toml'} (files mode), {api_config.name} (API mode); "
+                  f"exceptions: tieout exceptions list --config {api_config}; "
                   f"Dagster runs: make ui")

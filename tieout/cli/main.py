@@ -22,6 +22,7 @@ from tieout.errors import TieoutError
 from tieout.rules import RULES
 
 from .demo import demo
+from .exceptions import exceptions_app
 from .run import run as run_command
 from .sandbox import sandbox_app
 
@@ -34,6 +35,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(exceptions_app, name="exceptions")
 app.command("demo")(demo)
 app.command("run")(run_command)
 

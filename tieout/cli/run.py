@@ -2,25 +2,29 @@
 
 The CLI and the Dagster UI run the same assets; here the instance is Dagster's local storage
 (``DAGSTER_HOME``, default ``.tieout/dagster`` beside the configuration) so runs, events and
-asset history are visible in the UI afterwards.
+asset history are visible in the UI afterwards.  Stages run in order, each printing one line
+when it ends: extract (sources, then usage days), transform (dbt build: models and tests),
+rules (one check per rule code); then the exceptions by rule.  Exceptions are findings, not
+failures: the exit code is non-zero only when a stage fails.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tieout.config import load_config
+from tieout.config import TieoutConfig, load_config
 from tieout.errors import TieoutError
 
-from .output import console
+from .output import console, in_transit_line, rule_summary, stage_line
 
-STAGES = ("extract",)
+STAGES = ("extract", "transform", "rules")
 
 
 def instance_home(path: Path) -> Path:
@@ -48,8 +52,7 @@ def materialize_extract(config: Path) -> list[Any]:
     """
     import dagster as dg
 
-    from assets import RAW_ASSETS, USAGE_PARTITIONS
-    from pipelines.jobs import EXTRACT_GROUPS
+    from assets import EXTRACT_GROUPS, RAW_ASSETS, USAGE_PARTITIONS
     from pipelines.resources import SourceSecrets, TieoutSettings
 
     os.environ.setdefault("DAGSTER_HOME", str(_instance_home(config)))
@@ -105,18 +108,101 @@ def extract_summary(results: list[Any], warehouse: Path) -> Table:
     return table
 
 
+def run_stages(config: Path, only: str | None = None, *,
+               extract_table: bool = False) -> list[str]:
+    """Run every stage (or ``only`` one) with a progress line each; returns the Dagster run ids.
+
+    After the rules stage, prints the exceptions by rule and what is in transit.
+    """
+    cfg = load_config(config)  # fail fast, with the file's own error message
+    os.environ.setdefault("DAGSTER_HOME", str(_instance_home(config)))
+    runs: list[str] = []
+    if only in (None, "extract"):
+        started = time.perf_counter()
+        with console.status("extracting"):
+            results = materialize_extract(config)
+        runs += [r.run_id for r in results]
+        if extract_table:
+            console.print(extract_summary(results, cfg.warehouse))
+        console.print(stage_line("extract", _extracted(results), time.perf_counter() - started))
+    if only in (None, "transform"):
+        if not cfg.warehouse.is_file():
+            raise TieoutError(f"warehouse {cfg.warehouse} does not exist: extract first "
+                              f"(tieout run --config {config})")
+        runs.append(_transform(config))
+    if only in (None, "rules"):
+        from .transform import materialize_rules
+
+        started = time.perf_counter()
+        with console.status("evaluating the rule checks"):
+            result = materialize_rules(config)
+        runs.append(result.run_id)
+        console.print(stage_line("rules", _checked(result), time.perf_counter() - started))
+        print_exceptions(cfg)
+    return runs
+
+
+def _transform(config: Path) -> str:
+    from tieout.transform.manifest import ensure_manifest, is_current
+
+    from .transform import materialize_dbt
+
+    started = time.perf_counter()
+    if not is_current():
+        with console.status("parsing the dbt project (it changed since the last parse)"):
+            ensure_manifest()
+    with console.status("dbt build (models and tests)"):
+        result = materialize_dbt(config)
+    console.print(stage_line("transform", _built(result), time.perf_counter() - started))
+    return str(result.run_id)
+
+
+def print_exceptions(cfg: TieoutConfig) -> None:
+    """The exceptions by rule in reporting currency, and the in-transit line."""
+    from tieout.register import in_transit_counts, open_register, rule_totals
+
+    con = open_register(cfg.warehouse, cfg.path)
+    try:
+        totals, transit = rule_totals(con), in_transit_counts(con)
+    finally:
+        con.close()
+    console.print(rule_summary(totals, cfg.reporting_currency, cfg.warehouse))
+    console.print(in_transit_line(transit))
+
+
+def _extracted(results: list[Any]) -> str:
+    latest = {e.asset_key: e.materialization.metadata for r in results
+              for e in r.get_asset_materialization_events()}
+    landed = sum(int(md["landed"].value) for md in latest.values() if "landed" in md)
+    quarantined = sum(int(md["quarantined"].value) for md in latest.values()
+                      if "quarantined" in md)
+    text = f"{landed:,} records landed in {len(latest)} raw tables"
+    return text + (f", {quarantined:,} quarantined" if quarantined else "")
+
+
+def _built(result: Any) -> str:
+    models = len({e.asset_key for e in result.get_asset_materialization_events()})
+    tests = result.get_asset_check_evaluations()
+    passed = sum(1 for e in tests if e.passed)
+    return f"dbt build: {models} models, {passed} of {len(tests)} tests passed"
+
+
+def _checked(result: Any) -> str:
+    checks = result.get_asset_check_evaluations()
+    failed = [e for e in checks if not e.passed]
+    errors = sum(1 for e in failed if e.severity.value == "ERROR")
+    return (f"{len(failed)} of {len(checks)} rules found exceptions "
+            f"({errors} error, {len(failed) - errors} warn)")
+
+
 def run(
     config: Annotated[Path, typer.Option("--config", help="The tieout.toml to run with.")] = Path(
         "tieout.toml"),
     only: Annotated[str | None, typer.Option(
-        help="Run one stage only: extract.")] = None,
+        help="Run one stage only: extract, transform (dbt build) or rules.")] = None,
 ) -> None:
-    """Run the pipeline (today: extraction of every configured source) and summarise it."""
+    """Extract every source, build the dbt project, check every rule; summarise exceptions."""
     if only is not None and only not in STAGES:
         raise TieoutError(f"--only {only}: unknown stage; choose from {', '.join(STAGES)}")
-    cfg = load_config(config)  # fail fast, with the file's own error message
-    with console.status("extracting"):
-        results = materialize_extract(config)
-    console.print(extract_summary(results, cfg.warehouse))
-    console.print(f"Dagster runs {', '.join(r.run_id for r in results)} "
-                  f"(instance {os.environ['DAGSTER_HOME']})")
+    runs = run_stages(config, only, extract_table=only == "extract")
+    console.print(f"Dagster runs {', '.join(runs)} (instance {os.environ['DAGSTER_HOME']})")

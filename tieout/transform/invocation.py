@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def warehouse_env(warehouse: Path) -> Iterator[None]:
             os.environ[WAREHOUSE_ENV] = previous
 
 
-def failed_nodes(target_path: Path, limit: int = 5) -> list[str]:
+def failed_nodes(target_path: Path, limit: int = 3) -> list[str]:
     """``"<node>: <message>"`` for each errored model or failed test in ``run_results.json``.
 
     The Dagster failure only says the dbt process exited non-zero; this names what broke.
@@ -70,7 +71,8 @@ def failed_nodes(target_path: Path, limit: int = 5) -> list[str]:
     for result in broken[:limit]:
         node = str(result.get("unique_id", "?")).split(".", 2)[-1]
         message = " ".join(str(result.get("message") or result.get("status")).split())
-        lines.append(f"{node}: {message[:200]}")
+        message = re.sub(r"^[\w ]*Error in \w+ \S+ \([^)]*\) ", "", message)  # names the node
+        lines.append(f"{node}: {message[:160]}")
     if len(broken) > limit:
         lines.append(f"... and {len(broken) - limit} more")
     return lines

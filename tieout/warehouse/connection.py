@@ -31,3 +31,20 @@ def open_warehouse(path: Path,
     con.execute("SET TimeZone = 'UTC'")
     ensure_schema(con)
     return con
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open an existing warehouse for reading only (UTC session); nothing is created.
+
+    Readers (asset checks, ``tieout exceptions``) must never create an empty warehouse by
+    mistake or take the write lock a run needs.
+    """
+    if not path.is_file():
+        raise TieoutError(f"warehouse {path} does not exist")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise TieoutError(f"warehouse {path} cannot be opened for reading (is a run writing "
+                          f"it?): {' '.join(str(exc).split())}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con

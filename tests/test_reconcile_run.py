@@ -1,0 +1,144 @@
+"""`tieout run` end to end on a tiny files-mode company: extract, dbt build, rule checks.
+
+One run per module (it is the slow part); the tests then read what it left behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from seeds.generator import generate_company
+from tieout.cli.main import main
+from tieout.register import EXCEPTION_COLUMNS
+from tieout.rules import RULES
+from tieout.transform.dbt_vars import PROJECT_DIR
+
+from .e2e.proof import compare
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Run:
+    config: Path
+    warehouse: Path
+    dagster_home: Path
+    out: str
+    err: str
+
+
+def _ignored_in_dbt_project() -> list[str]:
+    """Gitignored files under dbt_project/ (target/, logs/...): a run must create none."""
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", "dbt_project"],
+                            cwd=PROJECT_DIR.parent, capture_output=True, text=True,
+                            check=True).stdout
+    return [line for line in status.splitlines() if line.startswith("!!")]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    root = tmp_path_factory.mktemp("reconcile")
+    summary = generate_company(root / "co", seed=41, invoices=300)
+    config = summary.out_dir / "tieout.toml"
+    before = _ignored_in_dbt_project()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
+        out, err = io.StringIO(), io.StringIO()
+        mp.setattr("sys.stdout", out)  # capsys is function-scoped: capture by hand
+        mp.setattr("sys.stderr", err)
+        code = main(["run", "--config", str(config)])
+    assert code == 0, err.getvalue()
+    assert _ignored_in_dbt_project() == before  # nothing written into the dbt project
+    yield Run(config, summary.out_dir / "warehouse.duckdb", root / "dagster", out.getvalue(),
+              err.getvalue())
+
+
+def test_run_prints_one_line_per_stage_and_the_summary(run: Run) -> None:
+    lines = run.out.splitlines()
+    for stage in ("extract", "transform", "rules"):
+        assert any(line.startswith(stage) and line.rstrip().endswith(" s") for line in lines), (
+            stage, run.out)
+    assert "tests passed" in run.out and "Exceptions by rule" in run.out
+    for code in RULES:
+        assert code in run.out
+    assert "amount (USD)" in run.out and "in transit" in run.out
+    assert "billing/invoices" in run.out and "usage/events" in run.out  # extract's table
+    assert "Dagster runs" in run.out
+    assert (run.dagster_home / "dagster.yaml").read_text().count("enabled: false") == 1
+
+
+def test_the_full_pipeline_finds_exactly_the_ground_truth(run: Run) -> None:
+    comparison = compare(run.config.parent, run.warehouse)
+    assert comparison.expected
+    assert not comparison.false_positives and not comparison.false_negatives, \
+        comparison.report()
+
+
+def test_dbt_artifacts_stay_beside_the_config(run: Run) -> None:
+    target = run.config.parent / ".tieout" / "dbt" / "target"
+    assert (target / "run_results.json").is_file() and (target / "dbt.log").is_file()
+    for leftover in ("target", "logs", ".user.yml"):
+        assert not (PROJECT_DIR / leftover).exists(), leftover
+
+
+def test_exceptions_csv_equals_the_mart(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exceptions", "list", "--config", str(run.config), "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == list(EXCEPTION_COLUMNS)
+    with duckdb.connect(str(run.warehouse), read_only=True) as con:
+        expected = con.execute(
+            f"SELECT {', '.join(EXCEPTION_COLUMNS)} FROM marts.fct_exceptions "
+            "ORDER BY rule, natural_key, exception_id").fetchall()
+    assert len(rows) - 1 == len(expected) > 0
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value)
+
+    assert rows[1:] == [[text(v) for v in row] for row in expected]
+
+
+def test_rule_check_results_in_the_dagster_instance(run: Run) -> None:
+    instance = dg.DagsterInstance.from_config(str(run.dagster_home))
+    try:
+        key = dg.AssetKey(["marts", "fct_exceptions"])
+        with duckdb.connect(str(run.warehouse), read_only=True) as con:
+            counts = dict(con.execute("SELECT rule, count(*) FROM marts.fct_exceptions "
+                                      "GROUP BY rule").fetchall())
+        for code, rule in RULES.items():
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [dg.AssetCheckKey(key, code)])[dg.AssetCheckKey(key, code)]
+            evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+            assert evaluation.passed == (code not in counts), code
+            assert evaluation.severity.value == rule.severity.value.upper(), code
+            assert evaluation.metadata["count"].value == counts.get(code, 0), code
+    finally:
+        instance.dispose()
+
+
+def test_dbt_failure_is_a_pipeline_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "tieout.toml"
+    config.write_text('[company]\naccounting_timezone = "UTC"\nreporting_currency = "USD"\n'
+                      '[reconciliation]\ngrace_hours = 24\n'
+                      '[reconciliation.absolute_tolerance]\n[sources]\n')
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    assert main(["run", "--config", str(config), "--only", "transform"]) == 1
+    assert "does not exist: extract first" in capsys.readouterr().err
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()  # no raw schemas: views fail
+    assert main(["run", "--config", str(config), "--only", "transform"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tieout: error: dbt build failed") and err.count("\n") == 1, err
+    assert "stg_" in err and "raw_" in err and "dbt.log" in err

@@ -1,0 +1,70 @@
+"""The dbt and rule stages of ``tieout run``: in-process Dagster runs of the same definitions.
+
+Two runs, so progress prints as each stage ends: ``dbt build`` of every model with its tests
+(the dbt assets), then one check per reconciliation rule on ``marts/fct_exceptions``.  A
+failing dbt model or test fails the run (the marts would be missing or wrong); exceptions
+found by the rule checks never do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from tieout.config import load_config
+from tieout.errors import TieoutError
+from tieout.transform.invocation import failed_nodes, run_target_path
+
+# The CLI reports a failure in one line (with the failing dbt nodes and the log's path); the
+# run's full event log stays in the Dagster instance and dbt.log.
+SILENT = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def materialize_dbt(config: Path) -> Any:
+    """``dbt build`` of the whole project (models and tests) as the dbt assets."""
+    from pipelines.jobs import DBT_SELECTION
+
+    result = _materialize(config, DBT_SELECTION)
+    if not result.success:
+        target = run_target_path(load_config(config))
+        broken = failed_nodes(target)
+        detail = "; ".join(broken) if broken else _failure(result)
+        raise TieoutError(f"dbt build failed (run {result.run_id}): {detail} "
+                          f"(dbt log: {target / 'dbt.log'})")
+    return result
+
+
+def materialize_rules(config: Path) -> Any:
+    """Evaluate the rule checks on the current ``marts.fct_exceptions`` (no rebuild)."""
+    from pipelines.jobs import RULES_SELECTION
+
+    result = _materialize(config, RULES_SELECTION)
+    if not result.success:
+        raise TieoutError(f"rule checks failed (run {result.run_id}): {_failure(result)}")
+    return result
+
+
+def _materialize(config: Path, selection: Any) -> Any:
+    import dagster as dg
+
+    from assets import RAW_ASSETS
+    from assets.dbt_models import dbt_models
+    from assets.rule_checks import reconciliation_rules
+    from pipelines.dbt_project import dbt_resource
+    from pipelines.resources import SourceSecrets, TieoutSettings
+
+    resources = {"tieout": TieoutSettings(config_path=str(config)), "secrets": SourceSecrets(),
+                 "dbt": dbt_resource()}
+    # dagster-dbt echoes every dbt log line to stdout; dbt.log in the target folder keeps them.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules],
+                              instance=dg.DagsterInstance.get(), resources=resources,
+                              selection=selection, raise_on_error=False, run_config=SILENT)
+
+
+def _failure(result: Any) -> str:
+    failure = next((e for e in result.all_events if e.is_failure and e.message), None)
+    message = failure.message if failure and failure.message else "see the Dagster run"
+    return " ".join(message.split())[:400]
