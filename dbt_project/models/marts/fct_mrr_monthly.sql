@@ -17,6 +17,27 @@ movements as (
 
 ),
 
+by_type as (
+
+    -- One pass over the movements per month, entity and movement type; the bridge columns
+    -- are then taken from these few rows.
+    select
+        month,
+        period,
+        legal_entity_code,
+        reporting_currency,
+        movement_type,
+        sum(mrr_previous_reporting) as opening_mrr,
+        sum(mrr_change_reporting) as change_mrr,
+        sum(mrr_current_reporting) as closing_mrr,
+        count(*) as customers,
+        count(*) filter (where mrr_previous <> 0) as opening_customers,
+        count(*) filter (where mrr_current <> 0) as closing_customers
+    from movements
+    group by month, period, legal_entity_code, reporting_currency, movement_type
+
+),
+
 monthly as (
 
     select
@@ -24,25 +45,26 @@ monthly as (
         period,
         legal_entity_code,
         reporting_currency,
-        sum(mrr_previous_reporting) as opening_mrr,
-        sum(case when movement_type = 'new' then mrr_change_reporting else 0 end) as new_mrr,
-        sum(case when movement_type = 'expansion' then mrr_change_reporting else 0 end)
-            as expansion_mrr,
-        sum(case when movement_type = 'contraction' then -mrr_change_reporting else 0 end)
+        sum(opening_mrr) as opening_mrr,
+        sum(case when movement_type = 'new' then change_mrr else 0 end) as new_mrr,
+        sum(case when movement_type = 'expansion' then change_mrr else 0 end) as expansion_mrr,
+        sum(case when movement_type = 'contraction' then -change_mrr else 0 end)
             as contraction_mrr,
-        sum(case when movement_type = 'churn' then -mrr_change_reporting else 0 end)
-            as churned_mrr,
-        sum(case when movement_type = 'reactivation' then mrr_change_reporting else 0 end)
+        sum(case when movement_type = 'churn' then -change_mrr else 0 end) as churned_mrr,
+        sum(case when movement_type = 'reactivation' then change_mrr else 0 end)
             as reactivation_mrr,
-        sum(mrr_current_reporting) as closing_mrr,
-        sum(case when mrr_previous <> 0 then 1 else 0 end) as opening_customers,
-        sum(case when movement_type = 'new' then 1 else 0 end) as new_customers,
-        sum(case when movement_type = 'expansion' then 1 else 0 end) as expansion_customers,
-        sum(case when movement_type = 'contraction' then 1 else 0 end) as contraction_customers,
-        sum(case when movement_type = 'churn' then 1 else 0 end) as churned_customers,
-        sum(case when movement_type = 'reactivation' then 1 else 0 end) as reactivated_customers,
-        sum(case when mrr_current <> 0 then 1 else 0 end) as closing_customers
-    from movements
+        sum(closing_mrr) as closing_mrr,
+        sum(opening_customers) as opening_customers,
+        sum(case when movement_type = 'new' then customers else 0 end) as new_customers,
+        sum(case when movement_type = 'expansion' then customers else 0 end)
+            as expansion_customers,
+        sum(case when movement_type = 'contraction' then customers else 0 end)
+            as contraction_customers,
+        sum(case when movement_type = 'churn' then customers else 0 end) as churned_customers,
+        sum(case when movement_type = 'reactivation' then customers else 0 end)
+            as reactivated_customers,
+        sum(closing_customers) as closing_customers
+    from by_type
     group by month, period, legal_entity_code, reporting_currency
 
 ),
