@@ -11,7 +11,6 @@ accounts as (select * from {{ ref('stg_erp__accounts') }}),
 transactions as (select * from {{ ref('int_erp__transactions') }})
 
 select
-    lines.transaction_line_id,
     lines.transaction_id,
     transactions.transaction_type,
     transactions.legal_entity_code,

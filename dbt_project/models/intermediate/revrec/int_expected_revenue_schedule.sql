@@ -83,15 +83,5 @@ pieces as (
     select * from single_pieces
 )
 
-select
-    pieces.invoice_line_id,
-    pieces.period,
-    lines.invoice_id,
-    lines.legal_entity_code,
-    lines.currency,
-    lines.recognition_method,
-    pieces.service_days,
-    pieces.expected_amount_minor,
-    {{ minor_to_major('pieces.expected_amount_minor', 'lines.currency') }} as expected_amount
+select invoice_line_id, period, service_days, expected_amount_minor
 from pieces
-inner join lines on pieces.invoice_line_id = lines.invoice_line_id
