@@ -24,14 +24,11 @@ select
     {{ period_of_date('periods.start_date') }} as period,
     periods.is_closed as period_is_closed,
     periods.closed_at as period_closed_at,
-    transactions.foreign_total,
-    transactions.foreign_amount_remaining,
     {{ major_to_minor('transactions.foreign_total', 'transactions.currency') }} as total_minor,
     {{ major_to_minor('transactions.foreign_amount_remaining', 'transactions.currency') }}
         as remaining_minor,
     transactions.transaction_date,
-    transactions.created_at,
-    transactions.last_modified_at
+    transactions.created_at
 from transactions
 left join subsidiaries on transactions.subsidiary_id = subsidiaries.subsidiary_id
 left join customers on transactions.customer_id = customers.customer_id
