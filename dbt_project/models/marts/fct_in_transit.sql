@@ -18,22 +18,16 @@ where erp_timing_status = 'in_transit' and status <> 'void'
 union all
 
 select
-    'credit_note:' || notes.credit_note_id,
+    'credit_note:' || credit_note_id,
     'credit_note_not_in_erp',
-    invoices.legal_entity_code,
-    notes.currency,
-    {{ accounting_period('notes.created_at') }},
-    {{ minor_to_major('notes.total_minor', 'notes.currency') }},
-    cast({{ age_hours('notes.created_at') }} as decimal(10, 2)),
-    'billing credit note ' || notes.credit_note_id
-from {{ ref('stg_billing__credit_notes') }} as notes
-left join {{ ref('int_billing__invoices') }} as invoices on notes.invoice_id = invoices.invoice_id
-left join (
-    select distinct external_id from {{ ref('int_erp__transactions') }}
-    where transaction_type = 'credit_memo'
-) as erp on notes.credit_note_id = erp.external_id
-where erp.external_id is null and notes.status <> 'void'
-    and {{ age_hours('notes.created_at') }} <= {{ var('grace_hours') }}
+    legal_entity_code,
+    currency,
+    period,
+    {{ minor_to_major('total_minor', 'currency') }},
+    cast(age_hours as decimal(10, 2)),
+    'billing credit note ' || credit_note_id
+from {{ ref('int_credit_note_erp_match') }}
+where erp_timing_status = 'in_transit'
 
 union all
 

@@ -191,33 +191,25 @@ union all
 {# Credit notes: in transit / late / missing like invoices, by creation time. #}
 select
     'CREDIT_NOTE_MISSING_IN_ERP',
-    'credit_note:' || notes.credit_note_id,
-    invoices.legal_entity_code,
-    notes.currency,
-    {{ accounting_period('notes.created_at') }},
-    case when {{ age_hours('notes.created_at') }}
-        <= {{ var('grace_hours') }} + {{ var('late_hours') }} then 'late' else 'missing' end,
-    notes.total_minor,
+    'credit_note:' || credit_note_id,
+    legal_entity_code,
+    currency,
+    period,
+    erp_timing_status,
+    total_minor,
     'erp',
     cast(0 as bigint),
-    -notes.total_minor,
-    'credit note not in the ERP '
-        || cast(cast(floor({{ age_hours('notes.created_at') }}) as bigint) as varchar)
-        || ' h after it was issued (' || notes.credit_note_type || ', refund '
-        || {{ money_text('notes.refund_amount_minor', 'notes.currency') }} || ')',
-    'billing credit note ' || notes.credit_note_id || ' (' || notes.credit_note_number
-        || ') on invoice ' || notes.invoice_id,
+    -total_minor,
+    'credit note not in the ERP ' || cast(cast(floor(age_hours) as bigint) as varchar)
+        || ' h after it was issued (' || credit_note_type || ', refund '
+        || {{ money_text('refund_amount_minor', 'currency') }} || ')',
+    'billing credit note ' || credit_note_id || ' (' || credit_note_number
+        || ') on invoice ' || invoice_id,
     cast(null as varchar),
     cast(null as varchar),
-    {{ accounting_date('notes.created_at') }}
-from {{ ref('stg_billing__credit_notes') }} as notes
-left join {{ ref('int_billing__invoices') }} as invoices on notes.invoice_id = invoices.invoice_id
-left join (
-    select distinct external_id from {{ ref('int_erp__transactions') }}
-    where transaction_type = 'credit_memo'
-) as erp on notes.credit_note_id = erp.external_id
-where erp.external_id is null and notes.status <> 'void'
-    and {{ age_hours('notes.created_at') }} > {{ var('grace_hours') }}
+    document_date
+from {{ ref('int_credit_note_erp_match') }}
+where erp_timing_status in ('late', 'missing')
 
 union all
 
