@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tieout.config import TieoutConfig
-from tieout.money import CURRENCY_EXPONENTS
+from tieout.money import CURRENCY_EXPONENTS, to_major
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -27,7 +27,7 @@ def snapshot_time(cfg: TieoutConfig, now: dt.datetime | None = None) -> dt.datet
 def dbt_vars(cfg: TieoutConfig, now: dt.datetime | None = None) -> dict[str, Any]:
     """Vars for ``dbt build``: periods, tolerances, grace period and snapshot time."""
     rec = cfg.reconciliation
-    tolerance = {ccy: str(rec.absolute_tolerance.get(ccy, _one_minor_unit(ccy)))
+    tolerance = {ccy: str(rec.absolute_tolerance.get(ccy, to_major(1, ccy)))
                  for ccy in sorted(CURRENCY_EXPONENTS)}
     return {
         "accounting_timezone": cfg.accounting_timezone,
@@ -46,7 +46,3 @@ def dbt_vars_arg(cfg: TieoutConfig, now: dt.datetime | None = None) -> str:
     """The vars as the JSON text dbt's ``--vars`` option takes."""
     return json.dumps(dbt_vars(cfg, now), sort_keys=True)
 
-
-def _one_minor_unit(currency: str) -> str:
-    exponent = CURRENCY_EXPONENTS[currency]
-    return "1" if exponent == 0 else "0." + "0" * (exponent - 1) + "1"
