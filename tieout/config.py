@@ -46,6 +46,18 @@ class ReconciliationConfig:
 
 
 @dataclass(frozen=True)
+class JournalConfig:
+    """Usage journal postings (DESIGN §7, DECISIONLOG "Usage journals")."""
+
+    window_minutes: int = 60  # micro-batch window length; windows are aligned to the epoch
+    post_from: dt.date | None = None  # go-live: windows starting before this local date are
+    # never posted (usage before it was accrued by other means); None: every window
+    close_after_minutes: int = 15  # a window is closed (postable) this long after its end
+    max_attempts: int = 5  # failed attempts before a batch is dead-lettered
+    backoff_seconds: float = 0.5  # first retry wait; doubles per attempt (full jitter)
+
+
+@dataclass(frozen=True)
 class TieoutConfig:
     """Everything a run needs to know, with paths resolved against the config file."""
 
@@ -58,7 +70,7 @@ class TieoutConfig:
     reference: Path | None
     reconciliation: ReconciliationConfig
     sources: dict[str, SourceConfig] = field(default_factory=dict)
-    journal_window_minutes: int = 60
+    journal: JournalConfig = field(default_factory=JournalConfig)
     warehouse_memory_limit: str = "1GB"  # DuckDB's cap; it spills beyond it
 
     @property
@@ -166,11 +178,37 @@ def load_config(path: Path) -> TieoutConfig:
                                prefix="warehouse."),
         reference=(root / reference["path"]) if "path" in reference else None,
         reconciliation=reconciliation, sources=sources,
-        journal_window_minutes=r.get("window_minutes", int, 60, where=journal,
-                                     prefix="journal."),
+        journal=_journal(r, journal),
         warehouse_memory_limit=_memory(r, r.get("memory_limit", str, "1GB", where=warehouse,
                                                 prefix="warehouse.")),
     )
+
+
+def _journal(r: _Reader, table: dict[str, Any]) -> JournalConfig:
+    def positive(key: str, default: int) -> int:
+        value = int(r.get(key, int, default, where=table, prefix="journal."))
+        if value < 1:
+            raise r.fail(f"journal.{key}", f"must be at least 1, got {value}")
+        return value
+
+    window = positive("window_minutes", 60)
+    if 1440 % window:
+        raise r.fail("journal.window_minutes", f"must divide a day (1440 minutes) evenly, "
+                                               f"got {window}")
+    post_from_text = r.get("post_from", str, None, where=table, prefix="journal.")
+    post_from = None
+    if post_from_text is not None:
+        try:
+            post_from = dt.date.fromisoformat(post_from_text)
+        except ValueError:
+            raise r.fail("journal.post_from", f"not a date (YYYY-MM-DD): {post_from_text!r}"
+                         ) from None
+    backoff = r.decimal("journal.backoff_seconds", table.get("backoff_seconds", "0.5"))
+    return JournalConfig(
+        window_minutes=window, post_from=post_from,
+        close_after_minutes=int(r.get("close_after_minutes", int, 15, where=table,
+                                      prefix="journal.")),
+        max_attempts=positive("max_attempts", 5), backoff_seconds=float(backoff))
 
 
 def _memory(r: _Reader, text: str) -> str:

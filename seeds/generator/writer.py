@@ -110,6 +110,11 @@ path = "usage"
 
 [journal]
 window_minutes = 60
+# Go-live of usage journal postings: the first open ERP period.  Windows close (and post)
+# close_after_minutes after they end; a batch failing max_attempts times is dead-lettered.
+post_from = "2026-01-01"
+close_after_minutes = 15
+max_attempts = 5
 '''
     (out / name).write_text(text)
     return out / name

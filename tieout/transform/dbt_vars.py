@@ -39,6 +39,7 @@ def dbt_vars(cfg: TieoutConfig, now: dt.datetime | None = None) -> dict[str, Any
         "relative_tolerance": str(rec.relative_tolerance),
         "absolute_tolerance": tolerance,
         "materiality": str(rec.materiality),
+        "journal_window_minutes": cfg.journal.window_minutes,
     }
 
 

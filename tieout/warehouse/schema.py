@@ -58,8 +58,9 @@ CREATE TABLE IF NOT EXISTS ops.watermarks (
 CREATE TABLE IF NOT EXISTS ops.usage_files (
     path VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL, size BIGINT NOT NULL,
     batch_id VARCHAR NOT NULL, processed_at TIMESTAMPTZ NOT NULL);
--- Usage journal batches tieout posts to the ERP (one row per batch version and currency);
--- the reconciliation ties the posted ones to the ERP's usage-revenue GL.
+-- Usage journal batches tieout posts to the ERP (tieout.journal): one row per batch version;
+-- a version is never changed after it is posted (late usage makes a new version).  Status:
+-- pending -> posted | failed -> dead_letter.  amount is the version's net usage revenue.
 CREATE TABLE IF NOT EXISTS ops.journal_batches (
     batch_id VARCHAR NOT NULL, batch_version INTEGER NOT NULL, external_id VARCHAR NOT NULL,
     legal_entity VARCHAR NOT NULL, currency VARCHAR NOT NULL, window_start TIMESTAMPTZ NOT NULL,
@@ -67,6 +68,25 @@ CREATE TABLE IF NOT EXISTS ops.journal_batches (
     amount DECIMAL(20, 4) NOT NULL, status VARCHAR NOT NULL, erp_transaction_id BIGINT,
     created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (batch_id, batch_version));
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS kind VARCHAR;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS tran_date DATE;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS accounting_period VARCHAR;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS memo VARCHAR;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT 0;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS last_error VARCHAR;
+ALTER TABLE ops.journal_batches ADD COLUMN IF NOT EXISTS posted_at TIMESTAMPTZ;
+-- The lines of each batch version: signed like the ERP (debit positive, credit negative).
+CREATE TABLE IF NOT EXISTS ops.journal_batch_lines (
+    batch_id VARCHAR NOT NULL, batch_version INTEGER NOT NULL, line_number INTEGER NOT NULL,
+    account_number VARCHAR NOT NULL, product_id VARCHAR NOT NULL, amount_minor BIGINT NOT NULL,
+    quantity BIGINT NOT NULL, billable_quantity BIGINT NOT NULL, event_count BIGINT NOT NULL,
+    PRIMARY KEY (batch_id, batch_version, line_number));
+-- Every attempt to post or confirm a batch version, kept for ever (the audit of the ledger).
+CREATE TABLE IF NOT EXISTS ops.journal_attempts (
+    batch_id VARCHAR NOT NULL, batch_version INTEGER NOT NULL, attempt INTEGER NOT NULL,
+    action VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+    http_status INTEGER, outcome VARCHAR NOT NULL, error VARCHAR, run_id VARCHAR,
+    PRIMARY KEY (batch_id, batch_version, attempt));
 """
 
 QUARANTINE_COLUMNS = ("table_name VARCHAR, origin VARCHAR, row BIGINT, \"check\" VARCHAR, "

@@ -1,0 +1,92 @@
+"""One posting run: plan new versions for the closed windows in scope, then post what is due.
+
+The CLI (``tieout journal post``), the Dagster partitioned asset and the tests call this, so
+there is one path from rated usage to the ERP. Planning and posting are separate steps on
+purpose: a run that dies after planning leaves pending versions that the next run posts,
+and the next plan sees them as already held, so nothing is planned twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from tieout.config import TieoutConfig
+from tieout.errors import TieoutError
+from tieout.transform.dbt_vars import snapshot_time
+from tieout.warehouse.ops import new_run_id
+
+from .erp_api import JournalApi
+from .plan import PlanResult, Scope, plan_batches
+from .poster import Poster, PostingReport
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class PostingRun:
+    """What a run planned and posted."""
+
+    run_id: str
+    scope: Scope
+    plan: PlanResult
+    report: PostingReport
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "window_from": self.scope.start.isoformat(),
+                "window_to": self.scope.end.isoformat(), "planned": self.plan.created,
+                "originals": self.plan.originals, "adjustments": self.plan.adjustments,
+                **self.report.as_dict()}
+
+
+def erp_token(cfg: TieoutConfig) -> str:
+    """The ERP token from the environment variable the configuration names."""
+    src = cfg.sources.get("erp")
+    if src is None or src.mode != "api" or not src.base_url or not src.token_env:
+        raise TieoutError(f"{cfg.path}: journal posting needs [sources.erp] in api mode "
+                          "(base_url and token_env)")
+    token = os.environ.get(src.token_env, "")
+    if not token:
+        raise TieoutError(f"environment variable {src.token_env} is not set (posting "
+                          "journals to the ERP needs it)")
+    return token
+
+
+def journal_api(cfg: TieoutConfig, token: str, **client_options: Any) -> JournalApi:
+    """A ``JournalApi`` for the configured ERP."""
+    src = cfg.sources.get("erp")
+    if src is None or src.base_url is None or src.mode != "api":
+        raise TieoutError(f"{cfg.path}: journal posting needs [sources.erp] in api mode")
+    return JournalApi(src.base_url, token, **client_options)
+
+
+def day_scope(cfg: TieoutConfig, first: dt.date, last: dt.date,
+              now: dt.datetime | None = None) -> Scope:
+    """Windows starting on the UTC days ``first``..``last`` (inclusive), closed by ``now``."""
+    start = dt.datetime.combine(first, dt.time(), dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+    return Scope(start=start, end=end, now=now or snapshot_time(cfg))
+
+
+def all_scope(cfg: TieoutConfig, now: dt.datetime | None = None) -> Scope:
+    """Every window closed by ``now``."""
+    moment = now or snapshot_time(cfg)
+    return Scope(start=EPOCH, end=moment, now=moment)
+
+
+def post_usage_journals(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, api: JournalApi,
+                        scope: Scope, **poster_options: Any) -> PostingRun:
+    """Plan the scope's closed windows, then post every postable version in the ledger.
+
+    Posting is not limited to the scope: a version left failed by an earlier run is retried
+    by the next one, whatever day it belongs to.
+    """
+    run_id = new_run_id()
+    plan = plan_batches(con, cfg, scope)
+    poster = Poster(con, cfg, api, run_id, **poster_options)
+    report = poster.post_all()
+    return PostingRun(run_id=run_id, scope=scope, plan=plan, report=report)
