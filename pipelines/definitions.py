@@ -13,14 +13,22 @@ import dagster as dg
 from assets import RAW_ASSETS
 from assets.dbt_models import dbt_models
 from assets.rule_checks import reconciliation_rules
+from assets.usage_journals import JOURNAL_ASSETS
 from pipelines.dbt_project import dbt_resource
-from pipelines.jobs import extract_job, reconcile_job, usage_job
+from pipelines.jobs import (
+    extract_job,
+    hourly_usage_journals,
+    post_journals_job,
+    reconcile_job,
+    usage_job,
+)
 from pipelines.resources import SourceSecrets, TieoutSettings
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, dbt_models],
+    assets=[*RAW_ASSETS, dbt_models, *JOURNAL_ASSETS],
     asset_checks=[reconciliation_rules],
-    jobs=[extract_job, usage_job, reconcile_job],
+    jobs=[extract_job, usage_job, reconcile_job, post_journals_job],
+    schedules=[hourly_usage_journals],
     resources={
         "tieout": TieoutSettings(config_path=dg.EnvVar("TIEOUT_CONFIG")),
         "secrets": SourceSecrets(),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
-from assets import EXTRACT_GROUPS
+from assets import EXTRACT_GROUPS, USAGE_PARTITIONS
 from assets.dbt_models import dbt_models
 from assets.rule_checks import reconciliation_rules
 
@@ -27,3 +29,21 @@ reconcile_job = dg.define_asset_job(
     description="Extract billing, ERP, revrec and reference data, dbt build (models and "
                 "tests), then one check per reconciliation rule on marts/fct_exceptions. "
                 "Usage files land through extract_usage (daily partitions).")
+
+post_journals_job = dg.define_asset_job(
+    "post_usage_journals", selection=dg.AssetSelection.groups("usage", "journals"),
+    partitions_def=USAGE_PARTITIONS,
+    description="Land the day's usage files, plan the usage journal batches of its closed "
+                "windows (blocking balance check), and post them to the ERP exactly once.")
+
+
+@dg.schedule(job=post_journals_job, cron_schedule="20 * * * *", execution_timezone="UTC",
+             description="Hourly, just after the previous hour's window closes (journal."
+                         "close_after_minutes, default 15): post yesterday's and today's "
+                         "closed windows. Re-running an hour posts nothing twice.")
+def hourly_usage_journals(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """One run per UTC day that can still have windows closing (yesterday and today)."""
+    moment = context.scheduled_execution_time
+    days = {(moment - dt.timedelta(hours=hours)).date() for hours in (1, 0)}
+    return [dg.RunRequest(run_key=f"{day.isoformat()}@{moment:%Y-%m-%dT%H:%M}",
+                          partition_key=day.isoformat()) for day in sorted(days)]

@@ -23,6 +23,7 @@ from tieout.rules import RULES
 
 from .demo import demo
 from .exceptions import exceptions_app
+from .journal import journal_app
 from .run import run as run_command
 from .sandbox import sandbox_app
 
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(journal_app, name="journal")
 app.command("demo")(demo)
 app.command("run")(run_command)
 

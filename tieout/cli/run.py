@@ -4,7 +4,9 @@ The CLI and the Dagster UI run the same assets; here the instance is Dagster's l
 (``DAGSTER_HOME``, default ``.tieout/dagster`` beside the configuration) so runs, events and
 asset history are visible in the UI afterwards.  Stages run in order, each printing one line
 when it ends: extract (sources, then usage days), transform (dbt build: models and tests),
-rules (one check per rule code); then the exceptions by rule.  Exceptions are findings, not
+journals (plan and post usage journals to the ERP, API mode only), rules (one check per
+rule code); then the exceptions by rule.  Journals posted tonight come back with tomorrow's
+ERP extraction, where USAGE_JOURNAL_MISMATCH ties them out.  Exceptions are findings, not
 failures: the exit code is non-zero only when a stage fails.
 """
 
@@ -24,7 +26,7 @@ from tieout.errors import TieoutError
 
 from .output import console, in_transit_line, rule_summary, stage_line
 
-STAGES = ("extract", "transform", "rules")
+STAGES = ("extract", "transform", "journals", "rules")
 
 
 def instance_home(path: Path) -> Path:
@@ -130,6 +132,8 @@ def run_stages(config: Path, only: str | None = None, *,
             raise TieoutError(f"warehouse {cfg.warehouse} does not exist: extract first "
                               f"(tieout run --config {config})")
         runs.append(_transform(config))
+    if only in (None, "journals"):
+        runs += _journals(config, explicit=only == "journals")
     if only in (None, "rules"):
         from .transform import materialize_rules
 
@@ -155,6 +159,22 @@ def _transform(config: Path) -> str:
         result = materialize_dbt(config)
     console.print(stage_line("transform", _built(result), time.perf_counter() - started))
     return str(result.run_id)
+
+
+def _journals(config: Path, *, explicit: bool) -> list[str]:
+    from .postings import journals_line, materialize_journals, posting_enabled
+
+    if not posting_enabled(config):
+        if explicit:
+            raise TieoutError(f"{config}: journal posting needs [sources.erp] in api mode")
+        console.print(stage_line("journals", "skipped: the ERP is read from files, there is "
+                                             "no API to post usage journals to", 0.0))
+        return []
+    started = time.perf_counter()
+    with console.status("planning and posting usage journals"):
+        result = materialize_journals(config)
+    console.print(stage_line("journals", journals_line(result), time.perf_counter() - started))
+    return [str(result.run_id)]
 
 
 def print_exceptions(cfg: TieoutConfig) -> None:
@@ -199,7 +219,7 @@ def run(
     config: Annotated[Path, typer.Option("--config", help="The tieout.toml to run with.")] = Path(
         "tieout.toml"),
     only: Annotated[str | None, typer.Option(
-        help="Run one stage only: extract, transform (dbt build) or rules.")] = None,
+        help="Run one stage only: extract, transform (dbt build), journals or rules.")] = None,
 ) -> None:
     """Extract every source, build the dbt project, check every rule; summarise exceptions."""
     if only is not None and only not in STAGES:

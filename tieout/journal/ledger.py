@@ -162,3 +162,19 @@ def requeue(con: duckdb.DuckDBPyConnection, batch: Batch, now: dt.datetime) -> N
                 " updated_at = ? where batch_id = ? and batch_version = ?"
                 " and status = 'dead_letter'",
                 [now, batch.batch_id, batch.batch_version]).fetchall()
+
+
+def unbalanced(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
+    """Postable versions whose lines do not sum to zero: (batch id, version, imbalance).
+
+    Every version is one entry in one currency, so debits = credits per entry and currency
+    is exactly "the signed lines sum to zero"; a version without lines is unbalanced too.
+    """
+    return [(str(b), int(v), int(d)) for b, v, d in con.execute(
+        "select batches.batch_id, batches.batch_version,"
+        " coalesce(sum(lines.amount_minor), 0) + case when count(lines.line_number) < 2"
+        " then 1 else 0 end as imbalance"
+        " from ops.journal_batches as batches left join ops.journal_batch_lines as lines"
+        " on lines.batch_id = batches.batch_id and lines.batch_version = batches.batch_version"
+        f" where batches.status in {POSTABLE}"
+        " group by all having imbalance <> 0 order by 1, 2").fetchall()]

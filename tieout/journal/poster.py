@@ -29,6 +29,7 @@ import duckdb
 
 from tieout.config import TieoutConfig
 from tieout.connectors.http import SourceError
+from tieout.errors import TieoutError
 from tieout.money import to_major
 
 from . import ledger
@@ -36,6 +37,10 @@ from .erp_api import ErpReference, JournalApi, PostOutcome
 from .periods import NoOpenPeriod, posting_period
 
 log = logging.getLogger(__name__)
+
+
+class UnbalancedEntry(TieoutError):
+    """A version whose lines do not sum to zero: never sent to the ERP."""
 
 _POSTED = PostOutcome("posted", None)
 ATTEMPTS_PER_RUN = 3  # a version is tried at most this often per run; the rest next run
@@ -139,6 +144,8 @@ class Poster:
             body, period_key, rolled = self._body(batch)
         except NoOpenPeriod as exc:
             return PostOutcome("rejected", None, str(exc))
+        except UnbalancedEntry as exc:
+            return PostOutcome("rejected", None, str(exc))
         except KeyError as exc:
             return PostOutcome("rejected", None, f"the ERP has no id for {exc.args[0]!r} "
                                                 "(account, currency or legal entity)")
@@ -236,6 +243,8 @@ class Poster:
                 "memo": f"{line.product_id}: {line.billable_quantity} billable of "
                         f"{line.quantity} units, {line.event_count} events",
             })
+        if sum(line.amount_minor for line in ledger.lines(self.con, batch)) != 0 or not items:
+            raise UnbalancedEntry(f"{batch.external_id} does not balance; not posted")
         body = {
             "externalId": batch.external_id,
             "tranDate": tran_date.isoformat(),

@@ -16,10 +16,11 @@ from typing import Any
 import duckdb
 
 from tieout.config import TieoutConfig
-from tieout.errors import TieoutError
+from tieout.errors import InputError, TieoutError
 from tieout.transform.dbt_vars import snapshot_time
 from tieout.warehouse.ops import new_run_id
 
+from . import ledger
 from .erp_api import JournalApi
 from .plan import PlanResult, Scope, plan_batches
 from .poster import Poster, PostingReport
@@ -90,3 +91,35 @@ def post_usage_journals(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, api: 
     poster = Poster(con, cfg, api, run_id, **poster_options)
     report = poster.post_all()
     return PostingRun(run_id=run_id, scope=scope, plan=plan, report=report)
+
+
+def dead_letters(con: duckdb.DuckDBPyConnection, key: str) -> list[ledger.Batch]:
+    """The dead-lettered versions of batch (or external id) ``key``; ``InputError`` if none."""
+    versions = ledger.find(con, key)
+    if not versions:
+        raise InputError(f"no journal batch {key!r} in the ledger")
+    dead = [v for v in versions if v.status == "dead_letter"]
+    if not dead:
+        states = ", ".join(f"v{v.batch_version} {v.status}" for v in versions)
+        raise InputError(f"journal batch {key!r} is not dead-lettered ({states}); "
+                         "only dead letters are replayed")
+    return dead
+
+
+def replay_dead_letter(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, api: JournalApi,
+                       key: str, **poster_options: Any) -> PostingRun:
+    """Requeue the dead-lettered versions of batch (or external id) ``key`` and post them.
+
+    Nothing is planned; the replayed versions keep their content and externalId, and any
+    earlier POST whose answer was lost is looked up before a new one.
+    """
+    dead = dead_letters(con, key)
+    now = dt.datetime.now(dt.UTC)
+    for version in dead:
+        ledger.requeue(con, version, now)
+    run_id = new_run_id()
+    poster = Poster(con, cfg, api, run_id, **poster_options)
+    report = poster.post_all(batch_ids=sorted({v.batch_id for v in dead}))
+    scope = Scope(start=min(v.window_start for v in dead), end=max(v.window_end for v in dead),
+                  now=now)
+    return PostingRun(run_id=run_id, scope=scope, plan=PlanResult(0, 0), report=report)
