@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from assets import EXTRACT_GROUPS, USAGE_PARTITIONS
+from assets import EXTRACT_GROUPS
 from assets.dbt_models import dbt_models
 from assets.rule_checks import reconciliation_rules
 
@@ -32,7 +32,6 @@ reconcile_job = dg.define_asset_job(
 
 post_journals_job = dg.define_asset_job(
     "post_usage_journals", selection=dg.AssetSelection.groups("usage", "journals"),
-    partitions_def=USAGE_PARTITIONS,
     description="Land the day's usage files, plan the usage journal batches of its closed "
                 "windows (blocking balance check), and post them to the ERP exactly once.")
 
