@@ -319,7 +319,8 @@ class HttpClient:
 
     def post_json(self, path: str, params: Mapping[str, Any] | None,
                   body: Any) -> dict[str, Any]:
-        """POST ``body`` as JSON to ``path`` and return the JSON object answered ({} for 204)."""
+        """POST ``body`` as JSON to ``path``; the JSON object answered, or for a bodiless
+        answer (204) ``{"Location": ...}`` when the server sent one, else ``{}``."""
         return self._call("POST", path, params, body)
 
     def relative(self, link: str) -> tuple[str, dict[str, str]]:
@@ -428,7 +429,11 @@ class HttpClient:
         status = response.status_code
         if 200 <= status < 300:
             if status == 204 or (not response.content and status != 200):
-                return _Outcome(payload={}, status=status)
+                # A bodiless answer to a create says where the new record is (NetSuite's
+                # 204 + Location); keep that, so the caller needs no second request.
+                location = response.headers.get("Location")
+                return _Outcome(payload={"Location": location} if location else {},
+                                status=status)
             try:
                 payload = json.loads(response.content)
             except ValueError:

@@ -33,6 +33,7 @@ class PostOutcome:
     kind: str
     status: int | None
     error: str | None = None
+    erp_id: int | None = None  # the new entry's internal id, when the answer says it
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,9 @@ class JournalApi:
         self.read_client.close()
 
     def post(self, body: dict[str, Any]) -> PostOutcome:
-        """One POST attempt of a journal entry body."""
+        """One POST attempt of a journal entry body (``erp_id`` from the answer's Location)."""
         try:
-            self.post_client.post_json(RECORD_PATH, None, body)
+            answer = self.post_client.post_json(RECORD_PATH, None, body)
         except SourceError as exc:
             message = str(exc)
             if exc.status is None or (200 <= exc.status < 300):
@@ -87,7 +88,9 @@ class JournalApi:
             if exc.status in (429, 500, 502, 503, 504):
                 return PostOutcome("retryable", exc.status, message)
             return PostOutcome("rejected", exc.status, message)
-        return PostOutcome("created", 204)
+        location = str(answer.get("Location") or answer.get("id") or "")
+        tail = location.rstrip("/").rsplit("/", 1)[-1]
+        return PostOutcome("created", 204, erp_id=int(tail) if tail.isdigit() else None)
 
     def lookup(self, external_id: str) -> dict[str, Any] | None:
         """The journal entry carrying ``external_id``, or None when the ERP has none."""

@@ -153,16 +153,21 @@ class Poster:
         outcome = self.api.post(body)
         self.report.errors.update([outcome.kind] if outcome.kind != "created" else [])
         if outcome.kind in ("created", "duplicate"):
-            ledger.end_attempt(self.con, batch, number, outcome.kind, outcome.status,
-                               None, _utcnow())
-            try:
-                record = self._lookup(batch)
-            except SourceError:
-                record = None  # committed for sure (2xx or duplicate); the id can wait
+            record: dict[str, Any] | None = None
+            if outcome.erp_id is not None:
+                record = {"id": str(outcome.erp_id)}
+            else:  # the answer did not say which entry: ask (a duplicate never says)
+                try:
+                    record = self._lookup(batch)
+                except SourceError:
+                    record = None  # committed for sure (2xx or duplicate); the id can wait
             if record is None and outcome.kind == "duplicate":
                 # The ERP says the externalId exists but cannot show it: treat as unknown.
+                ledger.end_attempt(self.con, batch, number, "unknown", outcome.status,
+                                   outcome.error, _utcnow())
                 return PostOutcome("unknown", outcome.status, outcome.error)
-            self._posted(batch, record, period_key, body.get("memo"), rolled)
+            self._posted(batch, record, period_key, body.get("memo"), rolled,
+                         attempt=(number, outcome.kind, outcome.status))
             if outcome.kind == "duplicate":
                 self.report.confirmed += 1
             else:
@@ -200,10 +205,21 @@ class Poster:
         return self.api.lookup(batch.external_id)
 
     def _posted(self, batch: ledger.Batch, record: dict[str, Any] | None, period_key: str,
-                memo: str | None, rolled: bool) -> None:
+                memo: str | None, rolled: bool,
+                attempt: tuple[int, str, int | None] | None = None) -> None:
+        """Mark the version posted (and close its attempt) in one transaction."""
         erp_id = int(record["id"]) if record and str(record.get("id", "")).isdigit() else None
-        ledger.set_status(self.con, batch, "posted", _utcnow(), count_attempt=True,
-                          erp_transaction_id=erp_id, posting_period=period_key, memo=memo)
+        self.con.execute("begin transaction")
+        try:
+            if attempt is not None:
+                number, outcome, status = attempt
+                ledger.end_attempt(self.con, batch, number, outcome, status, None, _utcnow())
+            ledger.set_status(self.con, batch, "posted", _utcnow(), count_attempt=True,
+                              erp_transaction_id=erp_id, posting_period=period_key, memo=memo)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
         if rolled:
             self.report.rolled_forward += 1
 
@@ -234,7 +250,8 @@ class Poster:
             memo += (f"; period {target.rolled_from.key} closed, posted to "
                      f"{target.period.key} (usage dated {batch.tran_date.isoformat()})")
         items = []
-        for line in ledger.lines(self.con, batch):
+        lines = ledger.lines(self.con, batch)
+        for line in lines:
             amount = to_major(abs(line.amount_minor), batch.currency)
             side = "debit" if line.amount_minor > 0 else "credit"
             items.append({
@@ -243,7 +260,7 @@ class Poster:
                 "memo": f"{line.product_id}: {line.billable_quantity} billable of "
                         f"{line.quantity} units, {line.event_count} events",
             })
-        if sum(line.amount_minor for line in ledger.lines(self.con, batch)) != 0 or not items:
+        if sum(line.amount_minor for line in lines) != 0 or not items:
             raise UnbalancedEntry(f"{batch.external_id} does not balance; not posted")
         body = {
             "externalId": batch.external_id,
