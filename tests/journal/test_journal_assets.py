@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from assets.usage_journals import BALANCED_CHECK, JOURNAL_ASSETS, NO_DEAD_LETTERS, POSTINGS_KEY
@@ -40,11 +42,22 @@ def _posted(result: dg.ExecuteInProcessResult) -> int:
     return int(event.materialization.metadata["posted"].value)  # type: ignore[arg-type]
 
 
-def _world(new_world: Callable[..., Path], url: str) -> Path:
+def _world(new_world: Callable[..., Path], url: str) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """A world posting to ``url`` with the usage events landed, and its open warehouse."""
     config = new_world(60)
     config.write_text(config.read_text().replace("http://127.0.0.1:9", url)
                       .replace('as_of = "2026-01-20T18:00:00Z"', 'as_of = "2026-01-12T00:00:00Z"'))
-    return config
+    con = open_warehouse(load_config(config).warehouse)
+    world.insert_events(con, usage_events())
+    return config, con
+
+
+def _erp_journals(url: str) -> dict[str, tuple[int, Decimal]]:
+    api = JournalApi(url, TOKEN)
+    try:
+        return erp_journals(api)
+    finally:
+        api.close()
 
 
 def test_a_partition_posts_its_closed_windows(new_world: Callable[..., Path],
@@ -52,15 +65,11 @@ def test_a_partition_posts_its_closed_windows(new_world: Callable[..., Path],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIEOUT_TEST_ERP_TOKEN", TOKEN)
     with SandboxServer(erp_company.out_dir, tokens=TOKENS) as server:
-        config = _world(new_world, server.url)
-        con = open_warehouse(load_config(config).warehouse)
-        world.insert_events(con, usage_events())
+        config, con = _world(new_world, server.url)
         con.close()
         result = _materialize(config, "2025-12-30")
         again = _materialize(config, "2025-12-30")
-        api = JournalApi(server.url, TOKEN)
-        journals = erp_journals(api)
-        api.close()
+        journals = _erp_journals(server.url)
     assert result.success and again.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {BALANCED_CHECK: True, NO_DEAD_LETTERS: True}
@@ -74,9 +83,7 @@ def test_an_unbalanced_batch_blocks_posting(new_world: Callable[..., Path],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIEOUT_TEST_ERP_TOKEN", TOKEN)
     with SandboxServer(erp_company.out_dir, tokens=TOKENS) as server:
-        config = _world(new_world, server.url)
-        con = open_warehouse(load_config(config).warehouse)
-        world.insert_events(con, usage_events())
+        config, con = _world(new_world, server.url)
         now = dt.datetime.now(dt.UTC)
         con.execute("insert into ops.journal_batches (batch_id, batch_version, external_id,"
                     " legal_entity, currency, window_start, window_end, posting_period, amount,"
@@ -89,9 +96,7 @@ def test_an_unbalanced_batch_blocks_posting(new_world: Callable[..., Path],
                     " '4100', 'prod_api', -99, 1, 1, 1)")
         con.close()
         result = _materialize(config, "2025-12-30")
-        api = JournalApi(server.url, TOKEN)
-        journals = erp_journals(api)
-        api.close()
+        journals = _erp_journals(server.url)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[BALANCED_CHECK] is False
     assert not result.success
