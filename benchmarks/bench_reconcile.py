@@ -1,8 +1,9 @@
 """Reconciliation benchmark: dbt build (every model, test and rule) on an extracted company.
 
 Extraction is excluded: the company is generated and extracted first (or reused with
-``--data``), then ``dbt build`` runs in a child process whose wall time and peak RSS
-(DuckDB runs inside it) are reported.  The peer, measured in the same run on the same
+``--data``), then ``dbt build`` runs in a child process, with the options of the production
+build (``PRODUCTION_BUILD_OPTIONS``: dbt unit tests left to the test suite), and its wall time
+and peak RSS (DuckDB runs inside it) are reported.  The peer, measured in the same run on the same
 warehouse, is one hand-written DuckDB query comparing billing and ERP invoice totals, the
 baseline a "just join it" approach gives; the ratio says what the full reconciliation (26
 rules, the expected revenue schedule, ~300 data tests) costs relative to it.  Usage:
@@ -27,7 +28,7 @@ from seeds.generator import generate_company
 from tieout.config import load_config
 from tieout.extract.service import run_extraction
 from tieout.transform.dbt_vars import PROJECT_DIR, dbt_vars_arg
-from tieout.transform.invocation import dbt_executable
+from tieout.transform.invocation import PRODUCTION_BUILD_OPTIONS, dbt_executable
 from tieout.warehouse.connection import open_warehouse
 
 PEER = """
@@ -58,9 +59,10 @@ def dbt_build(config: Path, work: Path) -> dict[str, float]:
     """Wall time and peak RSS of ``dbt build`` in a child process."""
     cfg = load_config(config)
     env = {**os.environ, "TIEOUT_WAREHOUSE": str(cfg.warehouse)}
-    args = [dbt_executable(), "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
-            str(PROJECT_DIR), "--vars", dbt_vars_arg(cfg), "--target-path", str(work / "target"),
-            "--log-path", str(work / "logs"), "--quiet", "--no-send-anonymous-usage-stats"]
+    args = [dbt_executable(), "build", *PRODUCTION_BUILD_OPTIONS, "--project-dir", str(PROJECT_DIR),
+            "--profiles-dir", str(PROJECT_DIR), "--vars", dbt_vars_arg(cfg),
+            "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--quiet",
+            "--no-send-anonymous-usage-stats"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)

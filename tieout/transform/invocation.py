@@ -20,6 +20,12 @@ from tieout.config import TieoutConfig
 
 WAREHOUSE_ENV = "TIEOUT_WAREHOUSE"
 
+# Options of every production ``dbt build`` (the Dagster dbt asset, the benchmark).  dbt unit
+# tests check model logic on fixed inputs, never the run's data, so they belong to development
+# and CI (dbt's own advice), not to each nightly build: the test suite runs them (tests/dbt,
+# tests/e2e build the models without this exclusion).
+PRODUCTION_BUILD_OPTIONS: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
+
 
 def dbt_executable() -> str:
     """The ``dbt`` beside this interpreter (a venv's ``bin``), so PATH need not include it."""
