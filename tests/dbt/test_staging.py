@@ -64,7 +64,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     raw_models = [name for name, _ in statuses
                   if name.startswith("stg_") and not name.startswith("stg_ops__")]
     assert len(raw_models) == len(SCHEMAS)  # one per raw table (ops tables are tieout's own)
-    assert sum(1 for s in statuses if s[1] == "pass") > 100  # the data tests ran
+    # The data tests ran (relationships, accepted values, conversions: not what the gate
+    # already guarantees, DECISIONLOG "Performance").
+    assert sum(1 for s in statuses if s[1] == "pass") > 50
     yield Path(cfg.warehouse)
 
 
