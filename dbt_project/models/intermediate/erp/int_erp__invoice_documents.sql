@@ -17,8 +17,9 @@ claims as (
         external_id,
         count(*) as erp_count,
         sum(total_minor) as erp_total_sum_minor,
-        string_agg(cast(transaction_id as varchar), ',' order by transaction_id)
-            as erp_transaction_ids,
+        {# the ids in ascending order; list_sort over a list, not an ordered string_agg, #}
+        {# which sorts each of a million one-row groups (seconds at 1M invoices)          #}
+        array_to_string(list_sort(list(transaction_id)), ',') as erp_transaction_ids,
         min(transaction_id) as first_transaction_id
     from invoices
     group by external_id

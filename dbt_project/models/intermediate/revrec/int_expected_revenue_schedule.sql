@@ -6,7 +6,10 @@
         piece_k = round(T * days_1..k / days_total) - round(T * days_1..k-1 / days_total)
     so the pieces sum exactly to T (the line amount net of credits) and each is within one
     minor unit of its exact share.  Point-in-time, usage and sub-day lines are one piece.
+    A view: its only reader is int_revenue_by_line_period, which computes it inline instead
+    of writing 3 million rows to the warehouse and reading them back.
 -#}
+{{ config(materialized='view') }}
 with
 
 lines as (
