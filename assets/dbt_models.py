@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets: one asset per model, dbt tests as asset checks.
 
-One ``dbt build`` materializes the selected models and runs their tests; dagster-dbt turns
-the event stream into materializations and check results.  The vars come from the run's
+One ``dbt build`` materializes the selected models and runs their data tests (dbt unit tests
+are left to the test suite: ``PRODUCTION_BUILD_OPTIONS``); dagster-dbt turns the event
+stream into materializations and check results.  The vars come from the run's
 ``tieout.toml`` (``dbt_vars_arg``), the warehouse from ``TIEOUT_WAREHOUSE``, and artifacts and
 logs go beside the configuration (``<config dir>/.tieout/dbt/target``), never into the
 repository.
@@ -16,7 +17,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pipelines.dbt_project import DBT_PROJECT
 from pipelines.resources import TieoutSettings
 from tieout.transform.dbt_vars import dbt_vars_arg
-from tieout.transform.invocation import run_target_path, warehouse_env
+from tieout.transform.invocation import PRODUCTION_BUILD_OPTIONS, run_target_path, warehouse_env
 
 from .dbt_translator import TieoutTranslator
 
@@ -30,5 +31,5 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource,
     target = run_target_path(cfg)
     (target / "run_results.json").unlink(missing_ok=True)  # failures are read from a fresh one
     with warehouse_env(cfg.warehouse):
-        yield from dbt.cli(["build", "--vars", dbt_vars_arg(cfg)], context=context,
-                           target_path=target).stream()
+        yield from dbt.cli(["build", *PRODUCTION_BUILD_OPTIONS, "--vars", dbt_vars_arg(cfg)],
+                           context=context, target_path=target).stream()
