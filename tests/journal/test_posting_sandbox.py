@@ -20,6 +20,7 @@ from tieout.config import load_config
 from tieout.connectors.erp import SUITEQL_PATH
 from tieout.journal import ledger
 from tieout.journal.erp_api import JournalApi
+from tieout.journal.poster import ATTEMPTS_PER_RUN, FAILURES_BEFORE_PAUSE
 from tieout.journal.service import all_scope, post_usage_journals, replay_dead_letter
 from tieout.warehouse.connection import open_warehouse
 
@@ -181,3 +182,19 @@ def test_late_usage_is_one_adjustment_and_closed_period_rolls_forward(
     assert record is not None and record["postingPeriod"]["refName"] == "Jan 2026"
     assert journals == {v1.external_id: (1, Decimal("1.00")), v2.external_id: (1, Decimal("0.40"))}
     con.close()
+
+
+def test_a_failing_erp_pauses_posting_and_leaves_the_rest_pending(
+        new_world: Callable[..., Path], erp_company: CompanySummary) -> None:
+    cfg = load_config(new_world(60, max_attempts=10))
+    con = open_warehouse(cfg.warehouse)
+    world.insert_events(con, usage_events())
+    with sandbox(erp_company, "erp.journalentry:503=1,retry_after=0") as (_, api):
+        run = post_usage_journals(con, cfg, api, all_scope(cfg, NOW), sleep=lambda _: None)
+    batches = ledger.list_batches(con)
+    con.close()
+    tried = [b for b in batches if b.attempts]
+    assert run.report.paused and run.report.failed == len(tried) == FAILURES_BEFORE_PAUSE
+    assert all(b.status == "failed" and b.attempts == ATTEMPTS_PER_RUN for b in tried)
+    assert len(batches) > len(tried)  # the rest waits, untouched, for the next run
+    assert {b.status for b in batches if not b.attempts} == {"pending"}

@@ -60,9 +60,11 @@ def _report_table(run: object) -> Table:
 def _fail_if_unposted(run: object) -> None:
     report = run.report  # type: ignore[attr-defined]
     if report.failed or report.dead_lettered:
+        paused = ("; posting paused after repeated failures, the rest stays pending for the "
+                  "next run" if report.paused else "")
         raise TieoutError(f"{report.failed} batch(es) failed and {report.dead_lettered} were "
-                          "dead-lettered in this run: `tieout journal list --status failed` "
-                          "/ `--status dead_letter` shows why")
+                          f"dead-lettered in this run{paused}: `tieout journal list --status "
+                          "failed` / `--status dead_letter` shows why")
 
 
 @journal_app.command("post")

@@ -44,6 +44,7 @@ class UnbalancedEntry(TieoutError):
 
 _POSTED = PostOutcome("posted", None)
 ATTEMPTS_PER_RUN = 3  # a version is tried at most this often per run; the rest next run
+FAILURES_BEFORE_PAUSE = 5  # versions failing in a row before a run stops posting
 
 
 @dataclass
@@ -55,12 +56,13 @@ class PostingReport:
     failed: int = 0
     dead_lettered: int = 0
     rolled_forward: int = 0
+    paused: bool = False  # stopped early: the ERP failed too many versions in a row
     errors: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {"posted": self.posted, "confirmed": self.confirmed, "failed": self.failed,
                 "dead_lettered": self.dead_lettered, "rolled_forward": self.rolled_forward,
-                "errors": dict(self.errors)}
+                "paused": self.paused, "errors": dict(self.errors)}
 
 
 def _utcnow() -> dt.datetime:
@@ -89,9 +91,20 @@ class Poster:
         return self._reference
 
     def post_all(self, batch_ids: list[str] | None = None) -> PostingReport:
-        """Post every postable version (or only those of ``batch_ids``)."""
+        """Post every postable version (or only those of ``batch_ids``).
+
+        When ``FAILURES_BEFORE_PAUSE`` versions in a row end failed, the ERP is down or
+        refusing: the run stops there and leaves the rest pending for the next run, instead
+        of spending every version's retries against it.
+        """
+        in_a_row = 0
         for batch in ledger.postable(self.con, batch_ids):
-            self.post_one(batch)
+            in_a_row = in_a_row + 1 if self.post_one(batch) == "failed" else 0
+            if in_a_row >= FAILURES_BEFORE_PAUSE:
+                self.report.paused = True
+                log.warning("journal posting paused after %d failed batches in a row",
+                            in_a_row)
+                break
         return self.report
 
     def post_one(self, batch: ledger.Batch) -> str:
