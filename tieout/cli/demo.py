@@ -89,4 +89,5 @@ def demo(
     console.print(f"ground truth: {out / 'ground_truth.csv'}; configuration: "
                   f"{out / 'tieout.toml'} (files mode), {api_config.name} (API mode); "
                   f"exceptions: tieout exceptions list --config {api_config}; "
+                  f"usage journals: tieout journal list --config {api_config}; "
                   f"Dagster runs: make ui")
