@@ -28,8 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
 BENCH = Path(__file__).resolve()
 ROOT = BENCH.parents[1]
 sys.path.insert(0, str(ROOT))
