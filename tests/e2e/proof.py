@@ -17,7 +17,7 @@ import duckdb
 from tieout.config import TieoutConfig
 from tieout.extract.service import run_extraction
 from tieout.transform.dbt_vars import PROJECT_DIR, dbt_vars_arg
-from tieout.transform.invocation import dbt_executable
+from tieout.transform.invocation import PRODUCTION_BUILD_OPTIONS, dbt_executable
 from tieout.warehouse.connection import open_warehouse
 
 Key = tuple[str, str]
@@ -59,7 +59,9 @@ def build(cfg: TieoutConfig, work: Path, select: str = "+fct_exceptions +fct_in_
         con.close()
     env = {**os.environ, "TIEOUT_WAREHOUSE": str(cfg.warehouse)}
     args = [
-        dbt_executable(), command, "--project-dir", str(PROJECT_DIR),
+        # as production builds: the dbt unit tests run once, in tests/dbt/test_unit_tests.py
+        dbt_executable(), command, *(PRODUCTION_BUILD_OPTIONS if command == "build" else ()),
+        "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR), "--select", select,
         "--indirect-selection", "cautious", "--vars", dbt_vars_arg(cfg),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
