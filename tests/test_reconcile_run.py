@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from tieout.cli.main import main
 from tieout.register import EXCEPTION_COLUMNS
 from tieout.rules import RULES
 from tieout.transform.dbt_vars import PROJECT_DIR
+from tieout.transform.invocation import dbt_executable
 
 from .e2e.proof import compare
 
@@ -65,7 +68,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 def test_run_prints_one_line_per_stage_and_the_summary(run: Run) -> None:
     lines = run.out.splitlines()
-    for stage in ("extract", "transform", "rules"):
+    for stage in ("extract", "transform", "journals", "rules"):
         assert any(line.startswith(stage) and line.rstrip().endswith(" s") for line in lines), (
             stage, run.out)
     assert "tests passed" in run.out and "Exceptions by rule" in run.out
@@ -89,6 +92,23 @@ def test_dbt_artifacts_stay_beside_the_config(run: Run) -> None:
     assert (target / "run_results.json").is_file() and (target / "dbt.log").is_file()
     for leftover in ("target", "logs", ".user.yml"):
         assert not (PROJECT_DIR / leftover).exists(), leftover
+
+
+def test_every_dbt_unit_test_passes(run: Run, tmp_path: Path) -> None:
+    """Production builds leave the dbt unit tests out (PRODUCTION_BUILD_OPTIONS): the suite runs
+    every one of them here, once, against the warehouse the run built."""
+    done = subprocess.run(
+        [dbt_executable(), "test", "--select", "test_type:unit", "--project-dir",
+         str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path",
+         str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet"],
+        env={**os.environ, "TIEOUT_WAREHOUSE": str(run.warehouse)}, capture_output=True,
+        text=True, check=False)
+    assert done.returncode == 0, done.stdout[-4000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    names = {node["name"] for node in manifest["unit_tests"].values()}
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    passed = {r["unique_id"].split(".")[-1] for r in results if r["status"] == "pass"}
+    assert len(names) >= 9 and names <= passed, sorted(names - passed)
 
 
 def test_exceptions_csv_equals_the_mart(run: Run, capsys: pytest.CaptureFixture[str]) -> None:

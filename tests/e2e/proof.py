@@ -59,7 +59,7 @@ def build(cfg: TieoutConfig, work: Path, select: str = "+fct_exceptions +fct_in_
         con.close()
     env = {**os.environ, "TIEOUT_WAREHOUSE": str(cfg.warehouse)}
     args = [
-        # as production builds: the dbt unit tests run once, in tests/dbt/test_unit_tests.py
+        # as production builds: the dbt unit tests run once, in tests/test_reconcile_run.py
         dbt_executable(), command, *(PRODUCTION_BUILD_OPTIONS if command == "build" else ()),
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR), "--select", select,

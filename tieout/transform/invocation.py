@@ -22,8 +22,8 @@ WAREHOUSE_ENV = "TIEOUT_WAREHOUSE"
 
 # Options of every production ``dbt build`` (the Dagster dbt asset, the benchmark).  dbt unit
 # tests check model logic on fixed inputs, never the run's data, so they belong to development
-# and CI (dbt's own advice), not to each nightly build: the test suite runs them (tests/dbt,
-# tests/e2e build the models without this exclusion).
+# and CI (dbt's own advice), not to each nightly build: the test suite runs every one of them
+# (tests/test_reconcile_run.py::test_every_dbt_unit_test_passes).
 PRODUCTION_BUILD_OPTIONS: tuple[str, ...] = ("--exclude-resource-type", "unit_test")
 
 
