@@ -26,7 +26,7 @@ from tieout.warehouse.connection import open_warehouse
 from tieout.warehouse.ops import new_run_id
 
 from .dbt_translator import model_key
-from .raw_sources import USAGE_PARTITIONS, asset_key
+from .raw_sources import USAGE_PARTITIONS, _token, asset_key
 
 PLAN_KEY = dg.AssetKey(["ops", "journal_plan"])
 POSTINGS_KEY = dg.AssetKey(["ops", "journal_batches"])
@@ -40,10 +40,10 @@ def _days(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
 
 
 def _erp_token(cfg: TieoutConfig, secrets: SourceSecrets) -> str:
-    src = cfg.sources.get("erp")
-    if src is None or src.mode != "api" or not src.token_env:
+    token = _token(cfg, "erp", secrets)
+    if token is None:
         raise dg.Failure(f"{cfg.path}: journal posting needs [sources.erp] in api mode")
-    return secrets.token(src.token_env)
+    return token
 
 
 with warnings.catch_warnings():  # single-run backfills are beta in Dagster; we rely on them

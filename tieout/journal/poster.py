@@ -65,6 +65,12 @@ class PostingReport:
                 "paused": self.paused, "errors": dict(self.errors)}
 
 
+def _record_id(record: dict[str, Any] | None) -> int | None:
+    """The ERP internal id of a looked-up entry, when it has a numeric one."""
+    key = str((record or {}).get("id", ""))
+    return int(key) if key.isdigit() else None
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -166,20 +172,19 @@ class Poster:
         outcome = self.api.post(body)
         self.report.errors.update([outcome.kind] if outcome.kind != "created" else [])
         if outcome.kind in ("created", "duplicate"):
-            record: dict[str, Any] | None = None
-            if outcome.erp_id is not None:
-                record = {"id": str(outcome.erp_id)}
-            else:  # the answer did not say which entry: ask (a duplicate never says)
+            erp_id, found = outcome.erp_id, outcome.erp_id is not None
+            if not found:  # the answer did not say which entry: ask (a duplicate never says)
                 try:
-                    record = self._lookup(batch)
+                    record = self.api.lookup(batch.external_id)
                 except SourceError:
                     record = None  # committed for sure (2xx or duplicate); the id can wait
-            if record is None and outcome.kind == "duplicate":
+                erp_id, found = _record_id(record), record is not None
+            if not found and outcome.kind == "duplicate":
                 # The ERP says the externalId exists but cannot show it: treat as unknown.
                 ledger.end_attempt(self.con, batch, number, "unknown", outcome.status,
                                    outcome.error, _utcnow())
                 return PostOutcome("unknown", outcome.status, outcome.error)
-            self._posted(batch, record, period_key, body.get("memo"), rolled,
+            self._posted(batch, erp_id, period_key, body.get("memo"), rolled,
                          attempt=(number, outcome.kind, outcome.status))
             if outcome.kind == "duplicate":
                 self.report.confirmed += 1
@@ -196,7 +201,7 @@ class Poster:
     def _confirm(self, batch: ledger.Batch) -> bool:
         """Look up a version whose earlier POST may have landed; True if the ERP has it."""
         number = ledger.begin_attempt(self.con, batch, "lookup", self.run_id, _utcnow())
-        record = self._lookup(batch)
+        record = self.api.lookup(batch.external_id)
         ledger.end_attempt(self.con, batch, number, "found" if record else "not_found",
                            200 if record else 404, None, _utcnow())
         # Settle the earlier unknown attempts: the look-up answered for them.
@@ -209,19 +214,15 @@ class Poster:
         period = record.get("postingPeriod") or {}
         key = next((p.key for p in self.reference.periods
                     if str(p.erp_id) == str(period.get("id"))), batch.posting_period)
-        self._posted(batch, record, key, record.get("memo"),
+        self._posted(batch, _record_id(record), key, record.get("memo"),
                      key != batch.accounting_period)
         self.report.confirmed += 1
         return True
 
-    def _lookup(self, batch: ledger.Batch) -> dict[str, Any] | None:
-        return self.api.lookup(batch.external_id)
-
-    def _posted(self, batch: ledger.Batch, record: dict[str, Any] | None, period_key: str,
+    def _posted(self, batch: ledger.Batch, erp_id: int | None, period_key: str,
                 memo: str | None, rolled: bool,
                 attempt: tuple[int, str, int | None] | None = None) -> None:
         """Mark the version posted (and close its attempt) in one transaction."""
-        erp_id = int(record["id"]) if record and str(record.get("id", "")).isdigit() else None
         self.con.execute("begin transaction")
         try:
             if attempt is not None:
