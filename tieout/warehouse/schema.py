@@ -87,6 +87,41 @@ CREATE TABLE IF NOT EXISTS ops.journal_attempts (
     action VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
     http_status INTEGER, outcome VARCHAR NOT NULL, error VARCHAR, run_id VARCHAR,
     PRIMARY KEY (batch_id, batch_version, attempt));
+-- Review state of every exception ever detected (tieout.review), keyed by exception_id: dbt
+-- never touches it, every run only refreshes it.  The snapshot columns hold what the latest
+-- run that saw the exception said, so resolved exceptions stay readable.  revision counts
+-- changes: an edit made against an older revision is refused (no silent overwrite).
+CREATE TABLE IF NOT EXISTS ops.exception_review (
+    exception_id VARCHAR PRIMARY KEY, rule VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+    natural_key VARCHAR NOT NULL, entity VARCHAR, currency VARCHAR, period VARCHAR,
+    timing_status VARCHAR, billing_amount DECIMAL(20, 4), other_system VARCHAR,
+    other_amount DECIMAL(20, 4), difference DECIMAL(20, 4), reporting_currency VARCHAR,
+    difference_reporting DECIMAL(20, 4), is_material BOOLEAN, reason VARCHAR,
+    billing_ref VARCHAR, erp_ref VARCHAR, revrec_ref VARCHAR,
+    status VARCHAR NOT NULL, owner VARCHAR, note VARCHAR, resolution VARCHAR,
+    is_present BOOLEAN NOT NULL, first_seen_at TIMESTAMPTZ NOT NULL,
+    first_seen_run VARCHAR NOT NULL, last_seen_at TIMESTAMPTZ NOT NULL,
+    last_seen_run VARCHAR NOT NULL, status_changed_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL, updated_by VARCHAR NOT NULL,
+    revision INTEGER NOT NULL);
+-- Every change to the review state, appended and never updated: who, when, old -> new, why.
+CREATE SEQUENCE IF NOT EXISTS ops.exception_audit_seq;
+CREATE TABLE IF NOT EXISTS ops.exception_audit (
+    audit_id BIGINT PRIMARY KEY DEFAULT nextval('ops.exception_audit_seq'),
+    exception_id VARCHAR NOT NULL, changed_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL, field VARCHAR NOT NULL, old_value VARCHAR, new_value VARCHAR,
+    reason VARCHAR, run_id VARCHAR, revision INTEGER NOT NULL);
+-- One row per run that refreshed the review state and per rule: the trend over runs.
+CREATE TABLE IF NOT EXISTS ops.exception_runs (
+    run_id VARCHAR NOT NULL, synced_at TIMESTAMPTZ NOT NULL, rule VARCHAR NOT NULL,
+    open_count BIGINT NOT NULL, amount_reporting DECIMAL(20, 4) NOT NULL,
+    material_count BIGINT NOT NULL, new_count BIGINT NOT NULL, reopened_count BIGINT NOT NULL,
+    auto_resolved_count BIGINT NOT NULL, PRIMARY KEY (run_id, rule));
+-- Period sign-offs (tieout close): who, when, the figures at that moment, any override.
+CREATE TABLE IF NOT EXISTS ops.period_closes (
+    period VARCHAR PRIMARY KEY, closed_at TIMESTAMPTZ NOT NULL, closed_by VARCHAR NOT NULL,
+    figures VARCHAR NOT NULL, material_open BIGINT NOT NULL, override BOOLEAN NOT NULL,
+    override_reason VARCHAR, run_id VARCHAR);
 """
 
 QUARANTINE_COLUMNS = ("table_name VARCHAR, origin VARCHAR, row BIGINT, \"check\" VARCHAR, "
