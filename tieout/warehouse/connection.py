@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -48,3 +49,27 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
                           f"it?): {' '.join(str(exc).split())}") from None
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def open_for_edit(path: Path, wait_seconds: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open an existing warehouse to write, waiting while another process holds its lock.
+
+    DuckDB lets one process write a file at a time; a review edit or an import that arrives
+    while a run (or a colleague's edit) writes waits for it rather than failing, and gives up
+    with one clear line after ``wait_seconds``.
+    """
+    if not path.is_file():
+        raise TieoutError(f"warehouse {path} does not exist: run `tieout run` first")
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return open_warehouse(path)
+        except TieoutError as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" in str(exc).lower():
+                    raise TieoutError(f"warehouse {path} is busy (another run or edit is "
+                                      f"writing it); waited {wait_seconds:g} s") from None
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
