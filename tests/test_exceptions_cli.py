@@ -1,4 +1,5 @@
-"""`tieout exceptions list` on a hand-made marts.fct_exceptions: exact CSV, filters, errors."""
+"""`tieout exceptions list` on a hand-made marts.fct_exceptions (synced into the review state as
+a run does): exact CSV, filters, errors."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tieout.cli.exceptions import CSV_COLUMNS
 from tieout.cli.main import main
-from tieout.register import EXCEPTION_COLUMNS
+from tieout.review import sync_review
+from tieout.warehouse.connection import open_warehouse
 
 CONFIG = """[company]
 accounting_timezone = "America/Los_Angeles"
@@ -53,6 +56,8 @@ def config(tmp_path: Path) -> Path:
         con.execute(DDL)
         con.executemany("INSERT INTO marts.fct_exceptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, 'b', NULL, NULL, now())", ROWS)
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:  # as the nightly run does
+        sync_review(con, "run-1", "America/Los_Angeles")
     return path
 
 
@@ -72,7 +77,7 @@ def test_csv_has_every_column_and_exact_decimals(config: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["exceptions", "list", "--config", str(config), "--format", "csv"]) == 0
     rows = _csv(capsys)
-    assert list(rows[0]) == list(EXCEPTION_COLUMNS)
+    assert list(rows[0]) == list(CSV_COLUMNS)
     assert [r["exception_id"] for r in rows] == ["e1", "e2", "e3"]  # by rule, natural key
     first = rows[0]
     assert first["billing_amount"] == "12345678901234.5678"
@@ -95,7 +100,7 @@ def test_table_shows_amounts_and_reasons_verbatim(config: Path,
     assert main(["exceptions", "list", "--config", str(config), "--rule",
                  "AMOUNT_MISMATCH"]) == 0
     out = capsys.readouterr().out
-    assert "2 exceptions" in out and "12345678901234.5678" in out
+    assert "2 exceptions" in out and "-12345678901234.5677" in out
     assert "[bold]not markup[/bold]" in out
     assert "SCHEDULE_MISSING" not in out
 

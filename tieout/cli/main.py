@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - older Typer used Click itself
 from tieout.errors import TieoutError
 from tieout.rules import RULES
 
+from .close import close
 from .demo import demo
 from .exceptions import exceptions_app
 from .journal import journal_app
@@ -40,6 +41,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(journal_app, name="journal")
 app.command("demo")(demo)
 app.command("run")(run_command)
+app.command("close")(close)
 
 
 @app.command("rules")

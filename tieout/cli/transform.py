@@ -37,7 +37,8 @@ def materialize_dbt(config: Path) -> Any:
 
 
 def materialize_rules(config: Path) -> Any:
-    """Evaluate the rule checks on the current ``marts.fct_exceptions`` (no rebuild)."""
+    """Evaluate the rule checks on the current ``marts.fct_exceptions`` (no rebuild), then
+    carry the review state across (``ops/exception_review``)."""
     from pipelines.jobs import RULES_SELECTION
 
     result = _materialize(config, RULES_SELECTION)
@@ -51,6 +52,7 @@ def _materialize(config: Path, selection: Any) -> Any:
 
     from assets import RAW_ASSETS
     from assets.dbt_models import dbt_models
+    from assets.exception_review import exception_review
     from assets.rule_checks import reconciliation_rules
     from pipelines.dbt_project import dbt_resource
     from pipelines.resources import SourceSecrets, TieoutSettings
@@ -59,7 +61,7 @@ def _materialize(config: Path, selection: Any) -> Any:
                  "dbt": dbt_resource()}
     # dagster-dbt echoes every dbt log line to stdout; dbt.log in the target folder keeps them.
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules],
+        return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules, exception_review],
                               instance=dg.DagsterInstance.get(), resources=resources,
                               selection=selection, raise_on_error=False, run_config=SILENT)
 

@@ -1,0 +1,39 @@
+"""``ops/exception_review``: the controllers' review state, carried across every rebuild.
+
+Runs after the rule checks read ``marts.fct_exceptions``: new exceptions open, vanished ones
+auto-resolve, resolved ones detected again reopen (``tieout.review.sync``), and the run's
+counts per rule are kept for the trend.  It only appends to the audit log and never rebuilds
+what people wrote, so owners, notes and waivers survive every nightly run.
+"""
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from pipelines.resources import TieoutSettings
+from tieout.review import sync_review
+from tieout.warehouse.connection import open_for_edit
+
+from .dbt_translator import model_key
+
+REVIEW_KEY = dg.AssetKey(["ops", "exception_review"])
+
+
+@dg.asset(key=REVIEW_KEY, group_name="review", kinds={"duckdb"},
+          deps=[model_key("marts", "fct_exceptions")],
+          description="Review state of every exception (status, owner, notes, first and last "
+                      "seen) in ops.exception_review, with its audit log; refreshed, never "
+                      "rebuilt, by each run.")
+def exception_review(context: AssetExecutionContext,
+                     tieout: TieoutSettings) -> dg.MaterializeResult:
+    """Sync the review state with this run's exceptions, in one transaction."""
+    cfg = tieout.load()
+    con = open_for_edit(cfg.warehouse)
+    try:
+        result = sync_review(con, context.run_id, cfg.accounting_timezone)
+        [(active,)] = con.execute("SELECT count(*) FROM ops.exception_review WHERE status IN "
+                                  "('open', 'investigating')").fetchall()
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={
+        "detected": result.detected, "new": result.new, "reopened": result.reopened,
+        "auto_resolved": result.auto_resolved, "open_or_investigating": int(active)})
