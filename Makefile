@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench-generator ui clean-venv dbt-manifest
+.PHONY: demo test lint bench-generator ui clean-venv dbt-manifest system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tieout needs Python >= 3.11 (set PYTHON=...)")'
@@ -22,7 +22,19 @@ dbt-manifest: $(STAMP)
 demo: $(STAMP) dbt-manifest
 	$(BIN)/tieout demo
 
-test: $(STAMP) dbt-manifest
+# Real programs the tests open the close report and the workbook with: Debian's Chromium and
+# LibreOffice Calc.  Installed when missing and apt-get is usable (root); otherwise those two
+# tests skip and say why.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v soffice >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and libreoffice-calc-nogui (browser and spreadsheet tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium libreoffice-calc-nogui >/dev/null; \
+	  else echo "chromium or soffice missing and apt-get unusable: those tests will skip"; fi; \
+	fi
+
+test: $(STAMP) dbt-manifest system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -142,6 +142,7 @@ def run_stages(config: Path, only: str | None = None, *,
             result = materialize_rules(config)
         runs.append(result.run_id)
         console.print(stage_line("rules", _checked(result), time.perf_counter() - started))
+        console.print(f"[bold]{'review':<9}[/bold] {_reviewed(result)}")  # same run as rules
         print_exceptions(cfg)
     return runs
 
@@ -205,6 +206,16 @@ def _built(result: Any) -> str:
     tests = result.get_asset_check_evaluations()
     passed = sum(1 for e in tests if e.passed)
     return f"dbt build: {models} models, {passed} of {len(tests)} tests passed"
+
+
+def _reviewed(result: Any) -> str:
+    """What the run changed in the review queue (ops/exception_review's metadata)."""
+    md = {k: v.value for e in result.get_asset_materialization_events()
+          for k, v in e.materialization.metadata.items()}
+    if "new" not in md:
+        return "review state not updated"
+    return (f"{md['new']:,} new, {md['reopened']:,} reopened, {md['auto_resolved']:,} "
+            f"auto-resolved; {md['open_or_investigating']:,} open or investigating")
 
 
 def _checked(result: Any) -> str:
