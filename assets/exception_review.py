@@ -29,7 +29,7 @@ def exception_review(context: AssetExecutionContext,
     cfg = tieout.load()
     con = open_for_edit(cfg.warehouse)
     try:
-        result = sync_review(con, context.run_id, cfg.accounting_timezone)
+        result = sync_review(con, context.run.run_id, cfg.accounting_timezone)
         [(active,)] = con.execute("SELECT count(*) FROM ops.exception_review WHERE status IN "
                                   "('open', 'investigating')").fetchall()
     finally:

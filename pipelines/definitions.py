@@ -11,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import RAW_ASSETS
+from assets.analyst_snapshot import analyst_snapshot
 from assets.dbt_models import dbt_models
 from assets.exception_review import exception_review
 from assets.rule_checks import reconciliation_rules
@@ -26,7 +27,7 @@ from pipelines.jobs import (
 from pipelines.resources import SourceSecrets, TieoutSettings
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, dbt_models, exception_review, *JOURNAL_ASSETS],
+    assets=[*RAW_ASSETS, dbt_models, exception_review, analyst_snapshot, *JOURNAL_ASSETS],
     asset_checks=[reconciliation_rules],
     jobs=[extract_job, usage_job, reconcile_job, post_journals_job],
     schedules=[hourly_usage_journals],

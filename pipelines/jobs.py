@@ -7,6 +7,7 @@ import datetime as dt
 import dagster as dg
 
 from assets import EXTRACT_GROUPS
+from assets.analyst_snapshot import analyst_snapshot
 from assets.dbt_models import dbt_models
 from assets.exception_review import exception_review
 from assets.rule_checks import reconciliation_rules
@@ -14,9 +15,10 @@ from assets.rule_checks import reconciliation_rules
 # Every dbt model with its dbt tests; the rule checks on marts/fct_exceptions on their own.
 DBT_SELECTION = dg.AssetSelection.assets(dbt_models) - dg.AssetSelection.checks(
     reconciliation_rules)
-# The rule checks, then the review state they feed (``ops/exception_review``).
+# The rule checks, then the review state they feed (``ops/exception_review``), then the
+# analysts' snapshot (published last, so only a run that got this far publishes).
 RULES_SELECTION = (dg.AssetSelection.checks(reconciliation_rules)
-                   | dg.AssetSelection.assets(exception_review))
+                   | dg.AssetSelection.assets(exception_review, analyst_snapshot))
 
 extract_job = dg.define_asset_job(
     "extract", selection=dg.AssetSelection.groups(*EXTRACT_GROUPS),
@@ -31,7 +33,7 @@ reconcile_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*EXTRACT_GROUPS) | DBT_SELECTION | RULES_SELECTION,
     description="Extract billing, ERP, revrec and reference data, dbt build (models and "
                 "tests), then one check per reconciliation rule on marts/fct_exceptions and "
-                "the review state (ops/exception_review). "
+                "the review state (ops/exception_review) and the analysts' snapshot. "
                 "Usage files land through extract_usage (daily partitions).")
 
 post_journals_job = dg.define_asset_job(

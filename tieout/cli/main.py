@@ -25,6 +25,7 @@ from .close import close
 from .demo import demo
 from .exceptions import exceptions_app
 from .journal import journal_app
+from .query import query
 from .run import run as run_command
 from .sandbox import sandbox_app
 
@@ -42,6 +43,7 @@ app.add_typer(journal_app, name="journal")
 app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("close")(close)
+app.command("query")(query)
 
 
 @app.command("rules")

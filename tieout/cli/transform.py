@@ -51,6 +51,7 @@ def _materialize(config: Path, selection: Any) -> Any:
     import dagster as dg
 
     from assets import RAW_ASSETS
+    from assets.analyst_snapshot import analyst_snapshot
     from assets.dbt_models import dbt_models
     from assets.exception_review import exception_review
     from assets.rule_checks import reconciliation_rules
@@ -61,7 +62,8 @@ def _materialize(config: Path, selection: Any) -> Any:
                  "dbt": dbt_resource()}
     # dagster-dbt echoes every dbt log line to stdout; dbt.log in the target folder keeps them.
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules, exception_review],
+        return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules, exception_review,
+                               analyst_snapshot],
                               instance=dg.DagsterInstance.get(), resources=resources,
                               selection=selection, raise_on_error=False, run_config=SILENT)
 
