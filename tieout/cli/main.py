@@ -26,6 +26,7 @@ from .demo import demo
 from .exceptions import exceptions_app
 from .journal import journal_app
 from .query import query
+from .report import report
 from .run import run as run_command
 from .sandbox import sandbox_app
 
@@ -44,6 +45,7 @@ app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("close")(close)
 app.command("query")(query)
+app.command("report")(report)
 
 
 @app.command("rules")
