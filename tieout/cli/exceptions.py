@@ -285,3 +285,14 @@ exceptions_app.command("waive")(_status_command(
     "waived", "Accept an exception's difference (--reason required).", True))
 exceptions_app.command("reopen")(_status_command(
     "open", "Put a resolved or waived exception back to open.", True))
+
+
+def _register_workbook_commands() -> None:
+    """``export`` and ``import`` (the workbook round trip) live in ``workbook.py``."""
+    from .workbook import export_exceptions, import_exceptions
+
+    exceptions_app.command("export")(export_exceptions)
+    exceptions_app.command("import")(import_exceptions)
+
+
+_register_workbook_commands()
