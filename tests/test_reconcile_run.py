@@ -87,6 +87,26 @@ def test_the_full_pipeline_finds_exactly_the_ground_truth(run: Run) -> None:
         comparison.report()
 
 
+def test_the_run_opens_every_exception_for_review_and_publishes_the_snapshot(run: Run) -> None:
+    """The review state holds exactly the mart's exceptions, all open; analysts get the marts."""
+    import duckdb
+
+    with duckdb.connect(str(run.warehouse), read_only=True) as con:
+        mart = set(con.execute("SELECT exception_id FROM marts.fct_exceptions").fetchall())
+        review = con.execute("SELECT exception_id, status, is_present FROM "
+                             "ops.exception_review").fetchall()
+        [(detections,)] = con.execute("SELECT count(*) FROM ops.exception_audit WHERE "
+                                      "action = 'detected'").fetchall()
+    assert mart and {(i,) for i, _s, _p in review} == mart
+    assert {(s, p) for _i, s, p in review} == {("open", True)}
+    assert detections == len(mart)
+    assert "review" in run.out and f"{len(mart):,} new" in run.out
+    snapshot = run.warehouse.with_name("warehouse.published.duckdb")
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert set(con.execute("SELECT exception_id FROM marts.fct_exceptions").fetchall()) \
+            == mart
+
+
 def test_dbt_artifacts_stay_beside_the_config(run: Run) -> None:
     target = run.config.parent / ".tieout" / "dbt" / "target"
     assert (target / "run_results.json").is_file() and (target / "dbt.log").is_file()

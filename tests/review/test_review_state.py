@@ -169,3 +169,14 @@ def test_undated_exception_takes_its_as_of_period_in_the_accounting_zone(world: 
     late = dataclasses.replace(ROWS[4])
     world.run([late], "run-2", dt.datetime(2026, 2, 1, 5, 0, tzinfo=dt.UTC))
     assert _state(world, "e5")["period"] == "2026-01"  # 21:00 on Jan 31 in Los Angeles
+
+
+@pytest.mark.parametrize(("as_of", "timezone", "period"), [
+    (dt.datetime(2026, 1, 20, 18, 0, tzinfo=dt.UTC), "America/New_York", "2025-12"),
+    (dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC), "America/Los_Angeles", "2026-01"),
+    (dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC), "Europe/Berlin", "2026-02"),
+])
+def test_the_period_being_closed_is_the_month_before_as_of_locally(
+        as_of: dt.datetime, timezone: str, period: str) -> None:
+    from tieout.review import default_close_period
+    assert default_close_period(as_of, timezone) == period

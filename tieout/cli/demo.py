@@ -56,6 +56,28 @@ def probe(url: str, timeout: float = 30.0) -> Table:
     return table
 
 
+def write_close_pack(config: Path) -> tuple[Path, Path]:
+    """The HTML close report and the review workbook of the period being closed (the month
+    before the company's as-of date), written beside the warehouse."""
+    from tieout.config import load_config
+    from tieout.report import write_report
+    from tieout.review import default_actor, default_close_period
+    from tieout.warehouse.connection import open_read_only
+    from tieout.workbook import Origin, export_workbook
+
+    cfg = load_config(config)
+    period = default_close_period(cfg.as_of, cfg.accounting_timezone)
+    report = write_report(cfg, period)
+    workbook = cfg.warehouse.parent / "reports" / "review-queue.xlsx"  # every period
+    con = open_read_only(cfg.warehouse)
+    try:
+        export_workbook(con, workbook, Origin(cfg.company_name, cfg.warehouse,
+                                              cfg.reporting_currency, default_actor()))
+    finally:
+        con.close()
+    return report, workbook
+
+
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo company is written.")] = Path("demo"),
     invoices: Annotated[int, typer.Option(min=100, max=2_000_000,
@@ -86,6 +108,8 @@ def demo(
         run_stages(api_config, extract_table=True)
     finally:
         server.stop()
+    report, workbook = write_close_pack(api_config)
+    console.print(f"close report: {report}\nreview workbook: {workbook}")
     console.print(f"ground truth: {out / 'ground_truth.csv'}; configuration: "
                   f"{out / 'tieout.toml'} (files mode), {api_config.name} (API mode); "
                   f"exceptions: tieout exceptions list --config {api_config}; "

@@ -8,7 +8,14 @@ reads it for the CLI, workbook and report, and ``close`` records sign-offs.
 
 from .actor import default_actor
 from .changes import Applied, Change, ChangesRejected, Problem, apply_changes, validate
-from .close import CloseRefused, SignOff, blocking_exceptions, close_period, get_close
+from .close import (
+    CloseRefused,
+    SignOff,
+    blocking_exceptions,
+    close_period,
+    default_close_period,
+    get_close,
+)
 from .queries import (
     AGEING_BUCKETS,
     REVIEW_COLUMNS,
@@ -27,6 +34,6 @@ __all__ = [
     "ACTIVE", "AGEING_BUCKETS", "NEEDS_REASON", "REVIEW_COLUMNS", "SYSTEM_ACTOR", "Applied",
     "Change", "ChangesRejected", "CloseRefused", "Filters", "Problem", "SignOff", "Sort",
     "Status", "SyncResult", "ageing_bucket", "apply_changes", "blocking_exceptions",
-    "close_period", "default_actor", "get_close", "get_review", "has_review", "history",
-    "list_review", "parse_status", "sync_review", "validate",
+    "close_period", "default_actor", "default_close_period", "get_close", "get_review",
+    "has_review", "history", "list_review", "parse_status", "sync_review", "validate",
 ]

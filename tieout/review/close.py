@@ -119,3 +119,13 @@ def has_been_reconciled(con: duckdb.DuckDBPyConnection) -> bool:
     """True once any run has refreshed the review state (a clean period may have none)."""
     [(runs,)] = con.execute("SELECT count(*) FROM ops.exception_runs").fetchall()
     return bool(runs)
+
+
+def default_close_period(as_of: dt.datetime | None, timezone: str) -> str:
+    """The period a controller closes at ``as_of`` (default now): the month before the one
+    ``as_of`` falls in, in the accounting time zone."""
+    import zoneinfo
+
+    moment = (as_of or dt.datetime.now(dt.UTC)).astimezone(zoneinfo.ZoneInfo(timezone))
+    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
