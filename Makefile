@@ -34,9 +34,12 @@ system-deps:
 	  else echo "chromium or soffice missing and apt-get unusable: those tests will skip"; fi; \
 	fi
 
+# Two workers, one test file each (module fixtures such as a built warehouse are shared
+# within a file): the suite's dbt builds and Python-bound tests overlap on two cores.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) dbt-manifest system-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
