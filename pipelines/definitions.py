@@ -24,13 +24,27 @@ from pipelines.jobs import (
     reconcile_job,
     usage_job,
 )
+from pipelines.orchestration import (
+    alert_on_failure,
+    nightly_schedule,
+    nightly_settings,
+    source_freshness_checks,
+    usage_files_sensor,
+)
 from pipelines.resources import SourceSecrets, TieoutSettings
+
+_at, _timezone, _fresh_hours = nightly_settings()
+_freshness = source_freshness_checks(
+    [a for a in RAW_ASSETS if a.partitions_def is None], _fresh_hours)
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, dbt_models, exception_review, analyst_snapshot, *JOURNAL_ASSETS],
-    asset_checks=[reconciliation_rules],
+    asset_checks=[reconciliation_rules, *_freshness],
     jobs=[extract_job, usage_job, reconcile_job, post_journals_job],
-    schedules=[hourly_usage_journals],
+    schedules=[hourly_usage_journals, nightly_schedule(_at, _timezone)],
+    sensors=[usage_files_sensor, alert_on_failure,
+             dg.build_sensor_for_freshness_checks(freshness_checks=_freshness,
+                                                  name="source_freshness")],
     resources={
         "tieout": TieoutSettings(config_path=dg.EnvVar("TIEOUT_CONFIG")),
         "secrets": SourceSecrets(),

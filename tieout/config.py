@@ -58,6 +58,14 @@ class JournalConfig:
 
 
 @dataclass(frozen=True)
+class OrchestrationConfig:
+    """When the nightly run fires and what counts as a stale source (DESIGN §8)."""
+
+    nightly_at: dt.time = dt.time(2, 0)  # local time in the accounting time zone
+    source_freshness_hours: int = 26  # a source not landed for this long is a warning
+
+
+@dataclass(frozen=True)
 class TieoutConfig:
     """Everything a run needs to know, with paths resolved against the config file."""
 
@@ -72,6 +80,7 @@ class TieoutConfig:
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     journal: JournalConfig = field(default_factory=JournalConfig)
     warehouse_memory_limit: str = "1GB"  # DuckDB's cap; it spills beyond it
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
 
     @property
     def root(self) -> Path:
@@ -181,7 +190,25 @@ def load_config(path: Path) -> TieoutConfig:
         journal=_journal(r, journal),
         warehouse_memory_limit=_memory(r, r.get("memory_limit", str, "1GB", where=warehouse,
                                                 prefix="warehouse.")),
+        orchestration=_orchestration(r, r.get("orchestration", dict, {})),
     )
+
+
+def _orchestration(r: _Reader, table: dict[str, Any]) -> OrchestrationConfig:
+    text = r.get("nightly_at", str, "02:00", where=table, prefix="orchestration.")
+    try:
+        at = dt.time.fromisoformat(text)
+    except ValueError:
+        raise r.fail("orchestration.nightly_at", f"not a time of day (HH:MM): {text!r}"
+                     ) from None
+    if at.second or at.microsecond or at.tzinfo:
+        raise r.fail("orchestration.nightly_at", f"give hours and minutes only (local time "
+                                                 f"in the accounting time zone), got {text!r}")
+    hours = int(r.get("source_freshness_hours", int, 26, where=table,
+                      prefix="orchestration."))
+    if hours < 1:
+        raise r.fail("orchestration.source_freshness_hours", f"must be at least 1, got {hours}")
+    return OrchestrationConfig(nightly_at=at, source_freshness_hours=hours)
 
 
 def _journal(r: _Reader, table: dict[str, Any]) -> JournalConfig:

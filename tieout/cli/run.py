@@ -118,8 +118,23 @@ def run_stages(config: Path, only: str | None = None, *,
     """
     cfg = load_config(config)  # fail fast, with the file's own error message
     os.environ.setdefault("DAGSTER_HOME", str(_instance_home(config)))
+    progress: list[str] = []
+    try:
+        return _run_stages(config, cfg, only, extract_table, progress)
+    except Exception as exc:  # tell the on-call person, then fail as before
+        from tieout.alerts import FailureAlert, send_failure_alert
+
+        send_failure_alert(FailureAlert(run_id="-", job="tieout run", where="cli",
+                                        failed_step=progress[-1] if progress else None,
+                                        error=" ".join(str(exc).split())))
+        raise
+
+
+def _run_stages(config: Path, cfg: TieoutConfig, only: str | None, extract_table: bool,
+                progress: list[str]) -> list[str]:
     runs: list[str] = []
     if only in (None, "extract"):
+        progress.append("extract")
         started = time.perf_counter()
         with console.status("extracting"):
             results = materialize_extract(config)
@@ -128,13 +143,16 @@ def run_stages(config: Path, only: str | None = None, *,
             console.print(extract_summary(results, cfg.warehouse))
         console.print(stage_line("extract", _extracted(results), time.perf_counter() - started))
     if only in (None, "transform"):
+        progress.append("transform")
         if not cfg.warehouse.is_file():
             raise TieoutError(f"warehouse {cfg.warehouse} does not exist: extract first "
                               f"(tieout run --config {config})")
         runs.append(_transform(config))
     if only in (None, "journals"):
+        progress.append("journals")
         runs += _journals(config, explicit=only == "journals")
     if only in (None, "rules"):
+        progress.append("rules")
         from .transform import materialize_rules
 
         started = time.perf_counter()
