@@ -195,3 +195,26 @@ def test_dbt_failure_is_a_pipeline_failure(tmp_path: Path, monkeypatch: pytest.M
     err = capsys.readouterr().err
     assert err.startswith("tieout: error: dbt build failed") and err.count("\n") == 1, err
     assert "stg_" in err and "raw_" in err and "dbt.log" in err
+
+
+def test_docs_describe_every_mart_column_analysts_see(run: Run,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`tieout docs` writes one self-contained page; every column of every mart in the
+    warehouse (dbt's catalog) has a description, and so does every mart."""
+    assert main(["docs", "--config", str(run.config)]) == 0
+    page = Path(capsys.readouterr().out.strip())
+    assert page.name == "static_index.html" and page.stat().st_size > 100_000
+    catalog = json.loads((page.parent / "catalog.json").read_text())
+    manifest = json.loads((page.parent / "manifest.json").read_text())
+    marts = {uid: node for uid, node in catalog["nodes"].items()
+             if manifest["nodes"][uid]["path"].startswith("marts/")}
+    assert {uid.rsplit(".", 1)[1] for uid in marts} >= {
+        "fct_exceptions", "fct_invoice_reconciliation", "fct_ar_reconciliation",
+        "fct_revenue_reconciliation", "fct_deferred_revenue_rollforward", "dim_customer",
+        "dim_product", "fct_mrr_movements"}
+    undocumented = [(uid, column) for uid, node in marts.items() for column in node["columns"]
+                    if not manifest["nodes"][uid]["columns"].get(column, {}).get(
+                        "description", "").strip()]
+    assert undocumented == []
+    assert all(manifest["nodes"][uid]["description"].strip() for uid in marts)
+    assert PROJECT_DIR not in page.parents  # nothing written into the repository

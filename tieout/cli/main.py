@@ -23,6 +23,7 @@ from tieout.rules import RULES
 
 from .close import close
 from .demo import demo
+from .docs import docs
 from .exceptions import exceptions_app
 from .journal import journal_app
 from .query import query
@@ -46,6 +47,7 @@ app.command("run")(run_command)
 app.command("close")(close)
 app.command("query")(query)
 app.command("report")(report)
+app.command("docs")(docs)
 
 
 @app.command("rules")
