@@ -8,6 +8,8 @@ dbt project and parses it only if not (``tieout.transform.manifest``).
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from assets import RAW_ASSETS
@@ -36,15 +38,17 @@ from pipelines.resources import SourceSecrets, TieoutSettings
 _at, _timezone, _fresh_hours = nightly_settings()
 _freshness = source_freshness_checks(
     [a for a in RAW_ASSETS if a.partitions_def is None], _fresh_hours)
+with warnings.catch_warnings():  # superseded by FreshnessPolicy, which is still in preview
+    warnings.simplefilter("ignore")
+    _freshness_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=_freshness,
+                                                             name="source_freshness")
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, dbt_models, exception_review, analyst_snapshot, *JOURNAL_ASSETS],
     asset_checks=[reconciliation_rules, *_freshness],
     jobs=[extract_job, usage_job, reconcile_job, post_journals_job],
     schedules=[hourly_usage_journals, nightly_schedule(_at, _timezone)],
-    sensors=[usage_files_sensor, alert_on_failure,
-             dg.build_sensor_for_freshness_checks(freshness_checks=_freshness,
-                                                  name="source_freshness")],
+    sensors=[usage_files_sensor, alert_on_failure, _freshness_sensor],
     resources={
         "tieout": TieoutSettings(config_path=dg.EnvVar("TIEOUT_CONFIG")),
         "secrets": SourceSecrets(),
