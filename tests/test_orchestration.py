@@ -200,3 +200,26 @@ def test_a_failed_cli_run_alerts_with_its_stage(tmp_path: Path, webhook: list[di
     [payload] = webhook
     assert (payload["where"], payload["failed_step"]) == ("cli", "extract")
     assert "usage" in payload["error"]
+
+
+def test_a_source_not_landed_within_its_window_is_a_warning() -> None:
+    """The freshness check warns until the raw asset lands, then passes."""
+    from pipelines.orchestration import source_freshness_checks
+
+    @dg.asset(key=["raw", "billing", "invoices_probe"])
+    def landed() -> None:
+        return None
+
+    [check] = source_freshness_checks([landed], hours=26)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def evaluate() -> dg.AssetCheckEvaluation:
+        result = dg.materialize([landed, check], instance=instance,
+                                selection=dg.AssetSelection.checks(check))
+        [evaluation] = result.get_asset_check_evaluations()
+        return evaluation
+
+    stale = evaluate()
+    assert not stale.passed and stale.severity is dg.AssetCheckSeverity.WARN
+    dg.materialize([landed], instance=instance)
+    assert evaluate().passed
