@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import requests
 
 ALERT_ENV = "TIEOUT_ALERT_WEBHOOK"
-SECRET_SUFFIXES = ("_TOKEN", "_PASSWORD", "_SECRET", "_WEBHOOK")
+SECRET_SUFFIXES = ("_TOKEN", "_KEY", "_PASSWORD", "_SECRET", "_WEBHOOK")
 TIMEOUT_SECONDS = 10
 MAX_ERROR = 2000
 

@@ -43,7 +43,9 @@ def _instance_home(config: Path) -> Path:
     return instance_home(Path(home) if home else config.resolve().parent / ".tieout" / "dagster")
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI reports a failure in one line (the reason, from the run); the full event log stays
+# in the Dagster instance.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def materialize_extract(config: Path) -> list[Any]:
@@ -75,9 +77,9 @@ def materialize_extract(config: Path) -> list[Any]:
                   "dagster/asset_partition_range_end": last}))
     for result in runs:
         if not result.success:
-            failure = next((e for e in result.all_events if e.is_failure and e.message), None)
-            message = failure.message if failure and failure.message else "see the Dagster run"
-            raise TieoutError(f"run {result.run_id} failed: {' '.join(message.split())[:400]}")
+            from .dagster_errors import failure_reason
+
+            raise TieoutError(f"run {result.run_id} failed: {failure_reason(result)}")
     return runs
 
 

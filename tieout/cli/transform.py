@@ -69,6 +69,6 @@ def _materialize(config: Path, selection: Any) -> Any:
 
 
 def _failure(result: Any) -> str:
-    failure = next((e for e in result.all_events if e.is_failure and e.message), None)
-    message = failure.message if failure and failure.message else "see the Dagster run"
-    return " ".join(message.split())[:400]
+    from .dagster_errors import failure_reason
+
+    return failure_reason(result)
