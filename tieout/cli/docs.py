@@ -22,4 +22,4 @@ def docs(
     cfg = load_config(config)
     with console.status("dbt docs generate"):
         page = generate_docs(cfg)
-    console.print(str(page), markup=False, highlight=False)
+    typer.echo(str(page))  # a path on one line, never wrapped: scripts read it
