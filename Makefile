@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench-generator ui clean-venv dbt-manifest system-deps
+.PHONY: demo test lint bench bench-quick bench-generator ui clean-venv dbt-manifest system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tieout needs Python >= 3.11 (set PYTHON=...)")'
@@ -50,6 +50,14 @@ ui: $(STAMP) dbt-manifest
 	mkdir -p demo/.tieout/dagster
 	TIEOUT_CONFIG=$(CURDIR)/demo/tieout.toml DAGSTER_HOME=$(CURDIR)/demo/.tieout/dagster \
 		$(BIN)/dagster dev -w workspace.yaml
+
+# The benchmark suite (benchmarks/suite.py): every stage and peer at S/M/L, medians of three,
+# into benchmarks/results.md and results.json.  bench-quick: the small scale, one repeat.
+bench: $(STAMP) dbt-manifest
+	$(BIN)/python benchmarks/suite.py --scales S M L --repeat 3
+
+bench-quick: $(STAMP) dbt-manifest
+	$(BIN)/python benchmarks/suite.py --scales S --repeat 1
 
 bench-generator: $(STAMP)
 	$(BIN)/python benchmarks/bench_generator.py --invoices 1000000

@@ -1,0 +1,129 @@
+"""The benchmark suite: every stage at S/M/L, each peer in the same run, one table.
+
+Runs the stage benchmarks (each already runs its measured work in a child process, so peak
+RSS is that child's own) ``--repeat`` times per scale and keeps the median, then writes
+``benchmarks/results.json`` and the table between the suite markers in
+``benchmarks/results.md``.  Scales: S = 10k invoices / 1M usage events, M = 100k / 10M,
+L = 1M / 100M.  ``make bench-quick`` is S with one repeat; ``make bench`` is all three.
+Stages not measured yet are listed as such, never left out silently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SCALES = {"S": (10_000, 1_000_000), "M": (100_000, 10_000_000), "L": (1_000_000, 100_000_000)}
+START, END = "<!-- suite:start -->", "<!-- suite:end -->"
+NOT_YET = ("report + workbook", "whole nightly run", "incremental run after a 1% change")
+
+
+def _run(script: str, *args: str) -> list[dict[str, Any]]:
+    """One benchmark script in its own process; its JSON lines."""
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    done = subprocess.run([sys.executable, str(HERE / script), *args], capture_output=True,
+                          text=True, check=False, env=env)
+    if done.returncode != 0:
+        tail = " ".join((done.stderr or done.stdout).split())[-400:]
+        raise SystemExit(f"{script} {' '.join(args)} failed: {tail}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [float(r[key]) for r in runs if r.get(key) is not None]
+    return round(statistics.median(values), 2) if values else None
+
+
+def stages(scale: str, repeat: int, work: Path) -> list[dict[str, Any]]:
+    """Every stage of one scale: name, seconds (median), peak MB, peer and ratio."""
+    invoices, events = SCALES[scale]
+    company = work / f"co-{invoices}"
+    rows: list[dict[str, Any]] = []
+
+    gen = [_run("bench_generator.py", "--invoices", str(invoices))[-1] for _ in range(repeat)]
+    rows.append({"stage": "generator", "seconds": _median(gen, "seconds"),
+                 "peak_mb": _median(gen, "peak_rss_mb")})
+    build = [_run("bench_reconcile.py", "--invoices", str(invoices), "--work", str(work))[-1]
+             for _ in range(repeat)]  # the first run also generates and extracts the company
+    for mode in ("files", "api"):
+        ex = [_run("bench_extract.py", "--invoices", str(invoices), "--modes", mode,
+                   "--data", str(company))[-1] for _ in range(repeat)]
+        rows.append({"stage": f"extraction ({mode} mode)", "seconds": _median(ex, "wall_seconds"),
+                     "peak_mb": _median(ex, "peak_rss_mb")})
+    rows.append({"stage": "dbt build + rules", "seconds": _median(build, "seconds"),
+                 "peak_mb": _median(build, "peak_mb"), "peer": "one DuckDB query",
+                 "peer_seconds": _median(build, "peer_single_query_seconds")})
+    usage = [_run("bench_usage_journals.py", "--events", str(events), "--work",
+                  str(work / "usage"))[-1] for _ in range(repeat)]
+    rows.append({"stage": "usage rating + aggregation", "seconds": _median(usage,
+                                                                          "aggregate_seconds"),
+                 "peak_mb": _median(usage, "aggregate_peak_mb"), "peer": "one DuckDB query",
+                 "peer_seconds": _median(usage, "peer_seconds")})
+    rows.append({"stage": "posting to the sandbox", "seconds": _median(usage, "post_seconds"),
+                 "peak_mb": _median(usage, "post_peak_mb")})
+    rows += [{"stage": name, "seconds": None, "note": "not measured yet"} for name in NOT_YET]
+    for row in rows:
+        row |= {"scale": scale, "invoices": invoices, "events": events}
+        if row.get("peer_seconds"):
+            row["ratio_to_peer"] = round(row["seconds"] / row["peer_seconds"], 1)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The markdown table of the suite."""
+    lines = [f"Cores: {os.cpu_count()}. Medians of the repeats; peak RSS of the measured child.",
+             "", "| scale | stage | seconds | peak MB | peer | peer seconds | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    def cell(r: dict[str, Any], key: str) -> str:
+        value = r.get(key)
+        if value is None:
+            return ""
+        return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+    for r in rows:
+        seconds = cell(r, "seconds") or r.get("note", "")
+        lines.append(f"| {r['scale']} ({r['invoices']:,} inv / {r['events']:,} ev) | "
+                     f"{r['stage']} | {seconds} | {cell(r, 'peak_mb')} | {cell(r, 'peer')} | "
+                     f"{cell(r, 'peer_seconds')} | {cell(r, 'ratio_to_peer')} |")
+    return "\n".join(lines)
+
+
+def write_results(rows: list[dict[str, Any]], md: Path, js: Path) -> None:
+    """results.json (every row) and the suite section of results.md (replaced in place)."""
+    js.write_text(json.dumps({"cores": os.cpu_count(), "measured_at": time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": rows}, indent=1) + "\n")
+    text = md.read_text() if md.exists() else "# Benchmark results\n"
+    section = f"{START}\n{table(rows)}\n{END}"
+    if START in text and END in text:
+        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
+    else:
+        text += f"\n## Suite (`make bench`, `make bench-quick`)\n\n{section}\n"
+    md.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", nargs="+", choices=list(SCALES), default=list(SCALES))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None, help="keep companies here")
+    parser.add_argument("--md", type=Path, default=HERE / "results.md")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="tieout-suite-"))
+    rows = [row for scale in args.scales for row in stages(scale, args.repeat, work)]
+    write_results(rows, args.md, args.json)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
