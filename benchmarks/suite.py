@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SCALES = {"S": (10_000, 1_000_000), "M": (100_000, 10_000_000), "L": (1_000_000, 100_000_000)}
+SCALES = {"S": (10_000, 1_000_000), "M": (100_000, 10_000_000), "L": (1_000_000, 100_000_000),
+          "T": (300, 20_000)}  # T: the test suite's smoke run only
+STAGES = ("generator", "extraction", "dbt", "usage")
 START, END = "<!-- suite:start -->", "<!-- suite:end -->"
 NOT_YET = ("report + workbook", "whole nightly run", "incremental run after a 1% change")
 
@@ -43,33 +45,28 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def stages(scale: str, repeat: int, work: Path) -> list[dict[str, Any]]:
+def stages(scale: str, repeat: int, work: Path,
+           only: tuple[str, ...] = STAGES) -> list[dict[str, Any]]:
     """Every stage of one scale: name, seconds (median), peak MB, peer and ratio."""
     invoices, events = SCALES[scale]
     company = work / f"co-{invoices}"
     rows: list[dict[str, Any]] = []
 
-    gen = [_run("bench_generator.py", "--invoices", str(invoices))[-1] for _ in range(repeat)]
-    rows.append({"stage": "generator", "seconds": _median(gen, "seconds"),
-                 "peak_mb": _median(gen, "peak_rss_mb")})
-    build = [_run("bench_reconcile.py", "--invoices", str(invoices), "--work", str(work))[-1]
-             for _ in range(repeat)]  # the first run also generates and extracts the company
-    for mode in ("files", "api"):
-        ex = [_run("bench_extract.py", "--invoices", str(invoices), "--modes", mode,
-                   "--data", str(company))[-1] for _ in range(repeat)]
-        rows.append({"stage": f"extraction ({mode} mode)", "seconds": _median(ex, "wall_seconds"),
-                     "peak_mb": _median(ex, "peak_rss_mb")})
-    rows.append({"stage": "dbt build + rules", "seconds": _median(build, "seconds"),
-                 "peak_mb": _median(build, "peak_mb"), "peer": "one DuckDB query",
-                 "peer_seconds": _median(build, "peer_single_query_seconds")})
-    usage = [_run("bench_usage_journals.py", "--events", str(events), "--work",
-                  str(work / "usage"))[-1] for _ in range(repeat)]
-    rows.append({"stage": "usage rating + aggregation", "seconds": _median(usage,
-                                                                          "aggregate_seconds"),
-                 "peak_mb": _median(usage, "aggregate_peak_mb"), "peer": "one DuckDB query",
-                 "peer_seconds": _median(usage, "peer_seconds")})
-    rows.append({"stage": "posting to the sandbox", "seconds": _median(usage, "post_seconds"),
-                 "peak_mb": _median(usage, "post_peak_mb")})
+    if "generator" in only:
+        gen = [_run("bench_generator.py", "--invoices", str(invoices))[-1]
+               for _ in range(repeat)]
+        rows.append({"stage": "generator", "seconds": _median(gen, "seconds"),
+                     "peak_mb": _median(gen, "peak_rss_mb")})
+    if not company.joinpath("manifest.json").exists():
+        from seeds.generator import generate_company
+
+        generate_company(company, seed=7, invoices=invoices)
+    if "extraction" in only:
+        rows += _extraction(invoices, company, repeat)
+    if "dbt" in only:
+        rows += _dbt(invoices, work, repeat)
+    if "usage" in only:
+        rows += _usage(events, work, repeat)
     rows += [{"stage": name, "seconds": None, "note": "not measured yet"} for name in NOT_YET]
     for row in rows:
         row |= {"scale": scale, "invoices": invoices, "events": events}
@@ -78,11 +75,41 @@ def stages(scale: str, repeat: int, work: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _extraction(invoices: int, company: Path, repeat: int) -> list[dict[str, Any]]:
+    rows = []
+    for mode in ("files", "api"):
+        ex = [_run("bench_extract.py", "--invoices", str(invoices), "--modes", mode,
+                   "--data", str(company))[-1] for _ in range(repeat)]
+        rows.append({"stage": f"extraction ({mode} mode)", "seconds": _median(ex, "wall_seconds"),
+                     "peak_mb": _median(ex, "peak_rss_mb")})
+    return rows
+
+
+def _dbt(invoices: int, work: Path, repeat: int) -> list[dict[str, Any]]:
+    build = [_run("bench_reconcile.py", "--invoices", str(invoices), "--work", str(work))[-1]
+             for _ in range(repeat)]  # the first run also extracts the company
+    return [{"stage": "dbt build + rules", "seconds": _median(build, "seconds"),
+             "peak_mb": _median(build, "peak_mb"), "peer": "one DuckDB query",
+             "peer_seconds": _median(build, "peer_single_query_seconds")}]
+
+
+def _usage(events: int, work: Path, repeat: int) -> list[dict[str, Any]]:
+    usage = [_run("bench_usage_journals.py", "--events", str(events), "--work",
+                  str(work / "usage"))[-1] for _ in range(repeat)]
+    return [{"stage": "usage rating + aggregation",
+             "seconds": _median(usage, "aggregate_seconds"),
+             "peak_mb": _median(usage, "aggregate_peak_mb"), "peer": "one DuckDB query",
+             "peer_seconds": _median(usage, "peer_seconds")},
+            {"stage": "posting to the sandbox", "seconds": _median(usage, "post_seconds"),
+             "peak_mb": _median(usage, "post_peak_mb")}]
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of the suite."""
     lines = [f"Cores: {os.cpu_count()}. Medians of the repeats; peak RSS of the measured child.",
              "", "| scale | stage | seconds | peak MB | peer | peer seconds | ratio |",
              "|---|---|---|---|---|---|---|"]
+
     def cell(r: dict[str, Any], key: str) -> str:
         value = r.get(key)
         if value is None:
@@ -114,12 +141,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="+", choices=list(SCALES), default=list(SCALES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--work", type=Path, default=None, help="keep companies here")
     parser.add_argument("--md", type=Path, default=HERE / "results.md")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="tieout-suite-"))
-    rows = [row for scale in args.scales for row in stages(scale, args.repeat, work)]
+    rows = [row for scale in args.scales
+            for row in stages(scale, args.repeat, work, tuple(args.stages))]
     write_results(rows, args.md, args.json)
     print(table(rows))
     return 0
