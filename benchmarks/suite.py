@@ -24,7 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SCALES = {"S": (10_000, 1_000_000), "M": (100_000, 10_000_000), "L": (1_000_000, 100_000_000),
           "T": (300, 20_000)}  # T: the test suite's smoke run only
-STAGES = ("generator", "extraction", "dbt", "usage")
+STAGES = ("generator", "extraction", "dbt", "usage", "compare")
 START, END = "<!-- suite:start -->", "<!-- suite:end -->"
 NOT_YET = ("report + workbook", "whole nightly run", "incremental run after a 1% change")
 
@@ -67,6 +67,8 @@ def stages(scale: str, repeat: int, work: Path,
         rows += _dbt(invoices, work, repeat)
     if "usage" in only:
         rows += _usage(events, work, repeat)
+    if "compare" in only:
+        rows += _compare(invoices, work, repeat)
     rows += [{"stage": name, "seconds": None, "note": "not measured yet"} for name in NOT_YET]
     for row in rows:
         row |= {"scale": scale, "invoices": invoices, "events": events}
@@ -102,6 +104,28 @@ def _usage(events: int, work: Path, repeat: int) -> list[dict[str, Any]]:
              "peer_seconds": _median(usage, "peer_seconds")},
             {"stage": "posting to the sandbox", "seconds": _median(usage, "post_seconds"),
              "peak_mb": _median(usage, "post_peak_mb")}]
+
+
+def _compare(invoices: int, work: Path, repeat: int) -> list[dict[str, Any]]:
+    """The invoice compare and its peers (``benchmarks.compare``), one row per peer; ratios
+    to the DuckDB floor.  datacompy runs from its own venv (it needs polars < 1.45)."""
+    out = work / "compare"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare.run", "--rows", str(invoices), "--repeat",
+         str(repeat), "--work", str(out), "--json", str(out / "suite.json"), "--markdown",
+         str(out / "suite.md"), "--setup-datacompy"], cwd=HERE.parent, capture_output=True,
+        text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"invoice compare failed: {' '.join(done.stderr.split())[-400:]}")
+    [scale] = json.loads((out / "suite.json").read_text())["scales"]
+    peers = scale["peers"]
+    floor = peers["duckdb_sql"]["seconds"]
+    return [{"stage": f"invoice compare: {name}", "seconds": round(peer["seconds"], 3)
+             if peer.get("seconds") else None, "peak_mb": round(peer["peak_mb"])
+             if peer.get("peak_mb") else None, "peer": "one DuckDB query",
+             "peer_seconds": round(floor, 3), "note": peer.get("status", ""),
+             "equals_truth": peer.get("equals_truth")}
+            for name, peer in peers.items()]
 
 
 def table(rows: list[dict[str, Any]]) -> str:
