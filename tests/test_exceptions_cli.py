@@ -16,22 +16,7 @@ from tieout.cli.main import main
 from tieout.review import sync_review
 from tieout.warehouse.connection import open_warehouse
 
-CONFIG = """[company]
-accounting_timezone = "America/Los_Angeles"
-reporting_currency = "USD"
-[reconciliation]
-grace_hours = 24
-[reconciliation.absolute_tolerance]
-[sources]
-"""
-
-DDL = """CREATE TABLE marts.fct_exceptions (
-    exception_id VARCHAR, rule VARCHAR, severity VARCHAR, natural_key VARCHAR, entity VARCHAR,
-    currency VARCHAR, period VARCHAR, timing_status VARCHAR, billing_amount DECIMAL(20, 4),
-    other_system VARCHAR, other_amount DECIMAL(20, 4), difference DECIMAL(20, 4),
-    reporting_currency VARCHAR, difference_reporting DECIMAL(20, 4), is_material BOOLEAN,
-    reason VARCHAR, billing_ref VARCHAR, erp_ref VARCHAR, revrec_ref VARCHAR,
-    as_of TIMESTAMPTZ)"""
+from .review.world import CONFIG, DDL, TIMEZONE
 
 ROWS = [
     ("e2", "AMOUNT_MISMATCH", "error", "invoice:in_2", "EU01", "EUR", "2025-11", None,
@@ -57,7 +42,7 @@ def config(tmp_path: Path) -> Path:
         con.executemany("INSERT INTO marts.fct_exceptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "?, ?, ?, ?, ?, ?, 'b', NULL, NULL, now())", ROWS)
     with open_warehouse(tmp_path / "warehouse.duckdb") as con:  # as the nightly run does
-        sync_review(con, "run-1", "America/Los_Angeles")
+        sync_review(con, "run-1", TIMEZONE)
     return path
 
 

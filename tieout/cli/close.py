@@ -16,7 +16,7 @@ from rich.text import Text
 
 from tieout.config import load_config
 
-from .exceptions import cell, period_option
+from .exceptions import actor_option, cell, period_option
 from .output import console
 
 
@@ -32,7 +32,7 @@ def close(
         "--actor", help="Who signs off (default: $TIEOUT_USER, else your login).")] = None,
 ) -> None:
     """Record the sign-off of a period; refuses while material exceptions remain open."""
-    from tieout.review import CloseRefused, close_period, default_actor
+    from tieout.review import CloseRefused, close_period
     from tieout.warehouse.connection import open_for_edit
 
     chosen = period_option(period)
@@ -40,7 +40,7 @@ def close(
     cfg = load_config(config)
     con = open_for_edit(cfg.warehouse)
     try:
-        signoff = close_period(con, chosen, actor or default_actor(), override=override,
+        signoff = close_period(con, chosen, actor_option(actor), override=override,
                                reason=reason)
     except CloseRefused as refused:
         table = Table("exception_id", "rule", "natural_key", "entity", "difference_reporting",

@@ -97,6 +97,16 @@ def cell(value: object) -> str:
     return str(value)
 
 
+def actor_option(actor: str | None) -> str:
+    """``--actor``, else ``$TIEOUT_USER``, else the login (resolved per call, not import)."""
+    from tieout.review import default_actor
+
+    name = (actor if actor is not None else default_actor()).strip()
+    if not name:
+        raise InputError("--actor is empty: say who is making the change")
+    return name
+
+
 def open_review(config: Path) -> Any:
     """A read-only connection to the config's warehouse, which must hold a review state."""
     from tieout.review import has_review
@@ -222,14 +232,14 @@ def show(
 
 
 def _edit(config: Path, exception_id: str, actor: str | None, **change: Any) -> None:
-    from tieout.review import Change, apply_changes, default_actor
+    from tieout.review import Change, apply_changes
     from tieout.warehouse.connection import open_for_edit
 
     cfg = load_config(config)
     con = open_for_edit(cfg.warehouse)
     try:
         applied = apply_changes(con, [Change(exception_id.strip(), **change)],
-                                actor or default_actor())
+                                actor_option(actor))
     finally:
         con.close()
     if not applied:

@@ -35,16 +35,6 @@ class WorkbookFormat(StrEnum):
     csv = "csv"
 
 
-def actor_option(actor: str | None) -> str:
-    """``--actor``, else ``$TIEOUT_USER``, else the login (resolved per call, not import)."""
-    from tieout.review import default_actor
-
-    name = (actor if actor is not None else default_actor()).strip()
-    if not name:
-        raise InputError("--actor is empty: say who is making the change")
-    return name
-
-
 def export_exceptions(
     out: Annotated[Path, typer.Option("--out", help="The file to write (.xlsx or .csv).")],
     config: ConfigOption = Path("tieout.toml"),
@@ -78,6 +68,8 @@ def export_exceptions(
         raise InputError(f"--status: {exc}") from None
     selection = Selection(period=period_option(period), rule=rule_code(rule), status=wanted,
                           include_resolved=include_resolved)
+    from .exceptions import actor_option
+
     who = actor_option(actor)
     cfg = load_config(config)
     con = open_review(config)
@@ -118,6 +110,8 @@ def import_exceptions(
     from .exceptions import period_option
 
     wanted = period_option(period)
+    from .exceptions import actor_option
+
     who = actor_option(actor)
     cfg = load_config(config)
     try:
