@@ -153,21 +153,22 @@ def _refresh(con: duckdb.DuckDBPyConnection, run_id: str, now: dt.datetime) -> N
 
 def _record_run(con: duckdb.DuckDBPyConnection, run_id: str, now: dt.datetime) -> None:
     """One row per rule (zero included) with this run's detections and transitions."""
-    rules = [(code,) for code in RULES]
-    con.execute("CREATE OR REPLACE TEMP TABLE all_rules (rule VARCHAR)")
-    con.executemany("INSERT INTO all_rules VALUES (?)", rules)
     con.execute(f"""
         INSERT OR REPLACE INTO ops.exception_runs
-        SELECT $run, $now, a.rule,
-            (SELECT count(*) FROM current_exceptions c WHERE c.rule = a.rule),
-            (SELECT coalesce(sum(abs(difference_reporting)), 0) FROM current_exceptions c
-             WHERE c.rule = a.rule),
-            (SELECT count(*) FROM current_exceptions c WHERE c.rule = a.rule AND is_material),
-            (SELECT count(*) FROM {AUDIT} x JOIN {REVIEW} r USING (exception_id)
-             WHERE x.run_id = $run AND x.action = 'detected' AND r.rule = a.rule),
-            (SELECT count(*) FROM {AUDIT} x JOIN {REVIEW} r USING (exception_id)
-             WHERE x.run_id = $run AND x.action = 'reopened' AND r.rule = a.rule),
-            (SELECT count(*) FROM {AUDIT} x JOIN {REVIEW} r USING (exception_id)
-             WHERE x.run_id = $run AND x.action = 'auto_resolved' AND r.rule = a.rule)
-        FROM all_rules a""", {"run": run_id, "now": now})
-    con.execute("DROP TABLE all_rules")
+        WITH detected AS (
+            SELECT rule, count(*) AS open_count,
+                   coalesce(sum(abs(difference_reporting)), 0) AS amount,
+                   count(*) FILTER (WHERE is_material) AS material
+            FROM current_exceptions GROUP BY rule),
+        moved AS (
+            SELECT r.rule, count(*) FILTER (WHERE x.action = 'detected') AS new_count,
+                   count(*) FILTER (WHERE x.action = 'reopened') AS reopened,
+                   count(*) FILTER (WHERE x.action = 'auto_resolved') AS auto_resolved
+            FROM {AUDIT} x JOIN {REVIEW} r USING (exception_id)
+            WHERE x.run_id = $run GROUP BY r.rule)
+        SELECT $run, $now, rules.rule, coalesce(d.open_count, 0), coalesce(d.amount, 0),
+               coalesce(d.material, 0), coalesce(m.new_count, 0), coalesce(m.reopened, 0),
+               coalesce(m.auto_resolved, 0)
+        FROM (SELECT unnest($rules) AS rule) rules
+        LEFT JOIN detected d USING (rule) LEFT JOIN moved m USING (rule)""",
+                {"run": run_id, "now": now, "rules": list(RULES)})
