@@ -7,7 +7,6 @@ received record was landed or quarantined and that natural keys are unique.
 """
 
 
-import datetime as dt
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -152,11 +151,9 @@ def raw_usage_events(context: AssetExecutionContext, tieout: TieoutSettings) -> 
     con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
         with recorded_run(con, f"dagster:{context.run.run_id}:usage") as report:
-            window = context.partition_time_window
-            day = window.start.date()
-            while day < window.end.date():
-                extract_source(con, cfg, "usage", run_id=report.run_id, report=report, day=day)
-                day += dt.timedelta(days=1)
+            window = context.partition_time_window  # one call for the whole range
+            extract_source(con, cfg, "usage", run_id=report.run_id, report=report,
+                           days=(window.start.date(), window.end.date()))
         yield from results(con, "usage/events", report)
     finally:
         con.close()

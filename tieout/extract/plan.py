@@ -37,12 +37,16 @@ def file_units(source: str, folder: Path) -> list[Unit]:
             for table, path in paths.items()]
 
 
-def usage_files(folder: Path, day: dt.date | None = None) -> list[Path]:
-    """Usage event files, optionally of one day's partition, in a stable order."""
+def usage_files(folder: Path, days: tuple[dt.date, dt.date] | None = None) -> list[Path]:
+    """Usage event files, optionally of the daily partitions in ``[first, end)``, in a
+    stable order."""
     if not folder.is_dir():
         raise TieoutError(f"usage: folder {folder} does not exist")
-    pattern = f"date={day.isoformat()}/*" if day else "date=*/*"
-    return sorted(p for p in folder.glob(pattern) if p.suffix.lower() in SUFFIXES)
+    found = sorted(p for p in folder.glob("date=*/*") if p.suffix.lower() in SUFFIXES)
+    if days is None:
+        return found
+    first, end = (d.isoformat() for d in days)
+    return [p for p in found if first <= p.parent.name.removeprefix("date=") < end]
 
 
 FILES_PER_UNIT = 500  # usage files landed (and remembered) in one transaction
@@ -58,14 +62,15 @@ def pending_usage_days(con: duckdb.DuckDBPyConnection, folder: Path) -> list[dt.
 
 
 def usage_units(con: duckdb.DuckDBPyConnection, folder: Path,
-                day: dt.date | None = None) -> Iterator[Unit]:
+                days: tuple[dt.date, dt.date] | None = None) -> Iterator[Unit]:
     """Units of up to ``FILES_PER_UNIT`` usage files not landed before (by path and content).
 
-    Many small daily files share one transaction so landing cost is per unit, not per file;
-    each file is still remembered on its own in the manifest.
+    Many small daily files share one transaction (a partition range is one call, not one
+    per day) so landing cost is per unit, not per file; each file is still remembered on its
+    own in the manifest.
     """
     pending: list[tuple[str, str, Path]] = []
-    for path in usage_files(folder, day):
+    for path in usage_files(folder, days):
         key = str(path.relative_to(folder))
         digest = file_digest(path)
         if not ops.seen_file(con, key, digest):

@@ -28,9 +28,10 @@ log = logging.getLogger("tieout.extract")
 
 def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: str, *,
                    run_id: str, report: ExtractReport, full: bool = False,
-                   day: dt.date | None = None, token: str | None = None,
+                   days: tuple[dt.date, dt.date] | None = None, token: str | None = None,
                    client_options: dict[str, Any] | None = None) -> ExtractReport:
-    """Land one configured source (``day`` limits usage to one daily partition).
+    """Land one configured source (``days``, ``[first, end)``, limits usage to those daily
+    partitions).
 
     ``token`` is the API secret of an API-mode source, resolved by the caller from the
     environment variable the configuration names; it is passed on, never stored or logged.
@@ -47,7 +48,7 @@ def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: st
     units: Iterable[Unit]
     if source == "usage":
         assert src.path is not None
-        units = usage_units(con, src.path, day)
+        units = usage_units(con, src.path, days)
     elif src.mode == "files":
         assert src.path is not None
         units = file_units(source, src.path)
