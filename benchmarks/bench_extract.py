@@ -9,15 +9,16 @@ compare peak RSS at 100k and 1M invoices.  Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.processes import api_env, sandbox, token_map
 from seeds.generator import generate_company
 from seeds.generator.writer import write_config
 
@@ -35,15 +36,6 @@ report = run_extraction(con, cfg, [s for s in ("billing", "erp", "revrec", "usag
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 print(json.dumps({"rows": report.received, "seconds": report.seconds, "peak_mb": peak}))
 """
-SERVE = """
-import sys
-from pathlib import Path
-from seeds.sandbox import SandboxServer
-server = SandboxServer(Path(sys.argv[1]))
-server.start()
-print(server.url, flush=True)
-server.serve_forever()
-"""
 
 
 def _config(company: Path, mode: str, url: str | None, memory_limit: str) -> Path:
@@ -57,30 +49,15 @@ def _config(company: Path, mode: str, url: str | None, memory_limit: str) -> Pat
 
 def run(company: Path, mode: str, memory_limit: str = "1GB") -> dict[str, object]:
     """One extraction of ``company`` in ``mode`` in a child process."""
-    env = dict(os.environ)
-    tokens: dict[str, str] = {}
-    server = None
-    url = None
-    if mode == "api":
-        for var in ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY"):
-            env[var] = secrets.token_urlsafe(16)
-        tokens = {"billing": env["TIEOUT_BILLING_API_KEY"], "erp": env["TIEOUT_ERP_TOKEN"],
-                  "revrec": env["TIEOUT_REVREC_API_KEY"]}
-        server = subprocess.Popen([sys.executable, "-c", SERVE, str(company)], env=env,
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
-    try:
-        config = _config(company, mode, url, memory_limit)
+    env = api_env() if mode == "api" else dict(os.environ)
+    tokens = token_map(env) if mode == "api" else {}
+    with sandbox(company, env) if mode == "api" else contextlib.nullcontext("") as url:
+        config = _config(company, mode, url or None, memory_limit)
         (company / f"warehouse-{mode}.duckdb").unlink(missing_ok=True)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", EXTRACT, str(config), json.dumps(tokens)],
                               env=env, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - started
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     rows = int(result["rows"])
     return {"mode": mode, "rows": rows, "wall_seconds": round(wall, 1),

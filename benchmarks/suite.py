@@ -5,7 +5,9 @@ RSS is that child's own) ``--repeat`` times per scale and keeps the median, then
 ``benchmarks/results.json`` and the table between the suite markers in
 ``benchmarks/results.md``.  Scales: S = 10k invoices / 1M usage events, M = 100k / 10M,
 L = 1M / 100M.  ``make bench-quick`` is S with one repeat; ``make bench`` is all three.
-Stages not measured yet are listed as such, never left out silently.
+The nightly stage (``bench_nightly.py``) measures the whole ``tieout run`` on a fresh
+warehouse in files and API mode, the close report + workbook, and the incremental run after a
+1% upstream change, whose peer is the full run in the same mode.
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SCALES = {"S": (10_000, 1_000_000), "M": (100_000, 10_000_000), "L": (1_000_000, 100_000_000),
           "T": (300, 20_000)}  # T: the test suite's smoke run only
-STAGES = ("generator", "extraction", "dbt", "usage", "compare")
+STAGES = ("generator", "extraction", "dbt", "usage", "compare", "nightly")
 START, END = "<!-- suite:start -->", "<!-- suite:end -->"
-NOT_YET = ("report + workbook", "whole nightly run", "incremental run after a 1% change")
 
 
 def _run(script: str, *args: str) -> list[dict[str, Any]]:
@@ -69,11 +70,13 @@ def stages(scale: str, repeat: int, work: Path,
         rows += _usage(events, work, repeat)
     if "compare" in only:
         rows += _compare(invoices, work, repeat)
-    rows += [{"stage": name, "seconds": None, "note": "not measured yet"} for name in NOT_YET]
+    if "nightly" in only:
+        rows += _nightly(company, work, repeat)
     for row in rows:
         row |= {"scale": scale, "invoices": invoices, "events": events}
         if row.get("peer_seconds"):
-            row["ratio_to_peer"] = round(row["seconds"] / row["peer_seconds"], 1)
+            ratio = row["seconds"] / row["peer_seconds"]
+            row["ratio_to_peer"] = round(ratio, 1 if ratio >= 10 else 3)
     return rows
 
 
@@ -104,6 +107,37 @@ def _usage(events: int, work: Path, repeat: int) -> list[dict[str, Any]]:
              "peer_seconds": _median(usage, "peer_seconds")},
             {"stage": "posting to the sandbox", "seconds": _median(usage, "post_seconds"),
              "peak_mb": _median(usage, "post_peak_mb")}]
+
+
+def _nightly(company: Path, work: Path, repeat: int) -> list[dict[str, Any]]:
+    """The whole run in both modes, the close pack, and the incremental run: its ratio is
+    to the full run in the same (API) mode, where only changed records are fetched."""
+    runs = {mode: [_run("bench_nightly.py", "--data", str(company), "--mode", mode, "--work",
+                        str(work / "nightly"))[-1] for _ in range(repeat)]
+            for mode in ("files", "api")}
+    for mode, results in runs.items():
+        for result in results:
+            for run in ("full_truth", "incremental_truth"):
+                if not result[run]["equals_truth"]:
+                    raise SystemExit(f"nightly ({mode}): {run} differs from the ground truth: "
+                                     f"{result[run]}")
+    files, api = runs["files"], runs["api"]
+    return [
+        {"stage": "report + workbook", "seconds": _median(files, "pack_seconds"),
+         "peak_mb": _median(files, "pack_peak_mb")},
+        {"stage": "whole nightly run (files mode)", "seconds": _median(files, "full_seconds"),
+         "peak_mb": _median(files, "full_peak_mb")},
+        {"stage": "whole nightly run (api mode)", "seconds": _median(api, "full_seconds"),
+         "peak_mb": _median(api, "full_peak_mb")},
+        {"stage": "incremental run after a 1% change (files mode)",
+         "seconds": _median(files, "incremental_seconds"),
+         "peak_mb": _median(files, "incremental_peak_mb"), "peer": "full run, files mode",
+         "peer_seconds": _median(files, "full_seconds")},
+        {"stage": "incremental run after a 1% change (api mode)",
+         "seconds": _median(api, "incremental_seconds"),
+         "peak_mb": _median(api, "incremental_peak_mb"), "peer": "full run, api mode",
+         "peer_seconds": _median(api, "full_seconds")},
+    ]
 
 
 def _compare(invoices: int, work: Path, repeat: int) -> list[dict[str, Any]]:

@@ -28,11 +28,9 @@ def test_suite_writes_a_well_formed_table(tmp_path: Path) -> None:
     section = text[text.index("<!-- suite:start -->"):text.index("<!-- suite:end -->")]
     rows = [line for line in section.splitlines() if line.startswith("| T ")]
     stages = [row.split(" | ")[1] for row in rows]
-    assert stages == ["generator", "extraction (files mode)", "extraction (api mode)",
-                      "report + workbook", "whole nightly run",
-                      "incremental run after a 1% change"]
+    assert stages == ["generator", "extraction (files mode)", "extraction (api mode)"]
     assert all(row.count("|") == 8 for row in rows)
-    for row in rows[:3]:
+    for row in rows:
         seconds, peak = row.split(" | ")[2:4]
         assert float(seconds.replace(",", "")) > 0 and float(peak.replace(",", "")) > 0
     data = json.loads(js.read_text())
