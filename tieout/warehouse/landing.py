@@ -1,12 +1,15 @@
 """Landing gated batches: stage them, then upsert a whole unit in one short transaction.
 
-Batches of a unit (a file, an API table group) are appended to on-disk staging tables as they
-arrive, each in its own small transaction, so memory does not grow with the unit's size.
+Batches of a unit (a file, an API table group) are appended to staging tables as they arrive.
+They are DuckDB temporary tables: never written to the warehouse file or its WAL, and spilled
+to the temp directory past ``memory_limit``, so memory does not grow with the unit's size and
+a crash leaves nothing behind.
 The unit then lands in one transaction: a single MERGE from the de-duplicated staging rows
 into the raw table (a row replaces the stored one only when its version is newer, or the
 versions tie and its content differs, so identical re-reads change nothing, not even
-lineage), its quarantined rows, and its ``ops.batches`` row.  A crash before that commit
-leaves only staging rows, which ``clear_staging`` drops on the next run.
+lineage), its quarantined rows, and its ``ops.batches`` row; into an empty raw table (a first
+load) it is a plain insert.  ``clear_staging`` also drops the on-disk staging schema that
+versions before temporary staging could leave behind.
 """
 
 from __future__ import annotations
@@ -38,13 +41,17 @@ class LandedBatch:
 
 
 def clear_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop staging left behind by an interrupted run (it never reached a raw table)."""
+    """Drop staging an interrupted run left behind (it never reached a raw table): this
+    connection's temporary staging tables, and the on-disk staging schema of older versions."""
+    for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with("
+            "table_name, ?)", [f"{STAGING}:"]).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
     con.execute(f"DROP SCHEMA IF EXISTS {STAGING} CASCADE")
-    con.execute(f"CREATE SCHEMA {STAGING}")
 
 
 def _stage_name(batch_id: str) -> str:
-    return f"{STAGING}.\"{batch_id}\""
+    return f"temp.main.\"{STAGING}:{batch_id}\""
 
 
 def stage(con: duckdb.DuckDBPyConnection, table: str, clean: pl.DataFrame,
@@ -60,8 +67,8 @@ def stage(con: duckdb.DuckDBPyConnection, table: str, clean: pl.DataFrame,
     con.register("_incoming", incoming)
     con.register("_bad", quarantine.with_columns(_seq=pl.lit(seq, pl.Int64)))
     try:
-        con.execute(f"CREATE TABLE IF NOT EXISTS {rows} AS SELECT * FROM _incoming LIMIT 0")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {bad} AS SELECT * FROM _bad LIMIT 0")
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {rows} AS SELECT * FROM _incoming LIMIT 0")
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {bad} AS SELECT * FROM _bad LIMIT 0")
         con.execute(f"INSERT INTO {rows} SELECT * FROM _incoming")
         if quarantine.height:
             con.execute(f"INSERT INTO {bad} SELECT * FROM _bad")
@@ -88,21 +95,22 @@ def merge_staged(con: duckdb.DuckDBPyConnection, table: str, *, batch_id: str, r
     newest_first = (f'"{version}" DESC NULLS LAST, ' if version else "") + "_seq DESC"
     business = ", ".join([*(f'"{c}"' for c in SCHEMAS[table]), "_batch_id", "_loaded_at",
                           "_source", "_row_hash"])
-    # A key read twice in one unit (a page repeated, a record updated mid-scan): newest wins.
-    source = (f"(SELECT {business} FROM {rows} QUALIFY row_number() OVER "
-              f"(PARTITION BY {keys} ORDER BY {newest_first}) = 1)")
     target = raw_table(table)
-    on = " AND ".join(f't."{k}" = s."{k}"' for k in KEYS[table])
-    first_key = f't."{KEYS[table][0]}"'
-    changed = "FALSE" if table in INSERT_ONLY else _changed(table)
-    inserted, updated = con.execute(f"""
-        SELECT count(*) FILTER (WHERE {first_key} IS NULL),
-               count(*) FILTER (WHERE {first_key} IS NOT NULL AND {changed})
-        FROM {source} s LEFT JOIN {target} t ON {on}""").fetchall()[0]
-    if inserted or updated:
-        update = "" if table in INSERT_ONLY else f"WHEN MATCHED AND {changed} THEN UPDATE"
-        con.execute(f"""MERGE INTO {target} AS t USING {source} AS s ON {on}
-                        {update} WHEN NOT MATCHED THEN INSERT""").fetchall()
+    # A key read twice in one unit (a page repeated, a record updated mid-scan): newest wins.
+    # The window that picks it is the costliest step of a large unit, so it runs only when
+    # the unit does hold a repeated key.
+    [(repeated,)] = con.execute(
+        f"SELECT count(*) - count(DISTINCT ({keys})) FROM {rows}").fetchall()
+    source = (f"(SELECT {business} FROM {rows} QUALIFY row_number() OVER "
+              f"(PARTITION BY {keys} ORDER BY {newest_first}) = 1)" if repeated
+              else f"(SELECT {business} FROM {rows})")
+    if not con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchall():
+        # An empty raw table (a first load or a rebuild): every staged row is new.
+        [(inserted,)] = con.execute(f"SELECT count(*) FROM {source}").fetchall()
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}").fetchall()
+        updated = 0
+    else:
+        inserted, updated = _merge(con, table, source, target)
     now = dt.datetime.now(dt.UTC)
     con.execute(f"""INSERT INTO {quarantine_table(table)}
         SELECT "table", origin, "row", "check", "column", value, reason, record, ?, ?
@@ -116,6 +124,23 @@ def merge_staged(con: duckdb.DuckDBPyConnection, table: str, *, batch_id: str, r
                 [batch_id, run_id, table, origin, mode, result.received, result.landed,
                  result.quarantined, result.inserted, result.updated, now]).fetchall()
     return result
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: str, source: str,
+           target: str) -> tuple[int, int]:
+    """Upsert ``source`` into a non-empty raw table; (inserted, updated)."""
+    on = " AND ".join(f't."{k}" = s."{k}"' for k in KEYS[table])
+    first_key = f't."{KEYS[table][0]}"'
+    changed = "FALSE" if table in INSERT_ONLY else _changed(table)
+    inserted, updated = con.execute(f"""
+        SELECT count(*) FILTER (WHERE {first_key} IS NULL),
+               count(*) FILTER (WHERE {first_key} IS NOT NULL AND {changed})
+        FROM {source} s LEFT JOIN {target} t ON {on}""").fetchall()[0]
+    if inserted or updated:
+        update = "" if table in INSERT_ONLY else f"WHEN MATCHED AND {changed} THEN UPDATE"
+        con.execute(f"""MERGE INTO {target} AS t USING {source} AS s ON {on}
+                        {update} WHEN NOT MATCHED THEN INSERT""").fetchall()
+    return int(inserted), int(updated)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, batch_id: str) -> None:
