@@ -73,7 +73,7 @@ def stages(scale: str, repeat: int, work: Path,
     if "nightly" in only:
         rows += _nightly(company, work, repeat)
     for row in rows:
-        row |= {"scale": scale, "invoices": invoices, "events": events}
+        row |= {"scale": scale, "invoices": invoices, "events": events, "runs": repeat}
         if row.get("peer_seconds"):
             ratio = row["seconds"] / row["peer_seconds"]
             row["ratio_to_peer"] = round(ratio, 1 if ratio >= 10 else 3)
@@ -165,8 +165,8 @@ def _compare(invoices: int, work: Path, repeat: int) -> list[dict[str, Any]]:
 def table(rows: list[dict[str, Any]]) -> str:
     """The markdown table of the suite."""
     lines = [f"Cores: {os.cpu_count()}. Medians of the repeats; peak RSS of the measured child.",
-             "", "| scale | stage | seconds | peak MB | peer | peer seconds | ratio |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| scale | stage | runs | seconds | peak MB | peer | peer seconds | ratio |",
+             "|---|---|---|---|---|---|---|---|"]
 
     def cell(r: dict[str, Any], key: str) -> str:
         value = r.get(key)
@@ -177,9 +177,22 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         seconds = cell(r, "seconds") or r.get("note", "")
         lines.append(f"| {r['scale']} ({r['invoices']:,} inv / {r['events']:,} ev) | "
-                     f"{r['stage']} | {seconds} | {cell(r, 'peak_mb')} | {cell(r, 'peer')} | "
-                     f"{cell(r, 'peer_seconds')} | {cell(r, 'ratio_to_peer')} |")
+                     f"{r['stage']} | {r.get('runs', '')} | {seconds} | {cell(r, 'peak_mb')} | "
+                     f"{cell(r, 'peer')} | {cell(r, 'peer_seconds')} | "
+                     f"{cell(r, 'ratio_to_peer')} |")
     return "\n".join(lines)
+
+
+def merged(rows: list[dict[str, Any]], js: Path) -> list[dict[str, Any]]:
+    """This run's rows with the previous results.json's rows of other scales and stages (so
+    measuring L, or one stage, alone does not drop the other figures)."""
+    if not js.exists():
+        return rows
+    fresh = {(r["scale"], r["stage"]) for r in rows}
+    kept = [r for r in json.loads(js.read_text()).get("rows", [])
+            if (r["scale"], r["stage"]) not in fresh and r.get("seconds") is not None]
+    order = list(SCALES)
+    return sorted(kept + rows, key=lambda r: order.index(r["scale"]))
 
 
 def write_results(rows: list[dict[str, Any]], md: Path, js: Path) -> None:
@@ -207,6 +220,7 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="tieout-suite-"))
     rows = [row for scale in args.scales
             for row in stages(scale, args.repeat, work, tuple(args.stages))]
+    rows = merged(rows, args.json)
     write_results(rows, args.md, args.json)
     print(table(rows))
     return 0

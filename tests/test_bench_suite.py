@@ -29,9 +29,10 @@ def test_suite_writes_a_well_formed_table(tmp_path: Path) -> None:
     rows = [line for line in section.splitlines() if line.startswith("| T ")]
     stages = [row.split(" | ")[1] for row in rows]
     assert stages == ["generator", "extraction (files mode)", "extraction (api mode)"]
-    assert all(row.count("|") == 8 for row in rows)
+    assert all(row.count("|") == 9 for row in rows)
     for row in rows:
-        seconds, peak = row.split(" | ")[2:4]
+        runs, seconds, peak = row.split(" | ")[2:5]
+        assert runs == "1"
         assert float(seconds.replace(",", "")) > 0 and float(peak.replace(",", "")) > 0
     data = json.loads(js.read_text())
     assert data["cores"] >= 1 and len(data["rows"]) == len(rows)
