@@ -46,11 +46,12 @@ def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def stages(scale: str, repeat: int, work: Path,
-           only: tuple[str, ...] = STAGES) -> list[dict[str, Any]]:
+def stages(scale: str, repeat: int, work: Path, only: tuple[str, ...] = STAGES,
+           api_repeat: int | None = None) -> list[dict[str, Any]]:
     """Every stage of one scale: name, seconds (median), peak MB, peer and ratio."""
     invoices, events = SCALES[scale]
     company = work / f"co-{invoices}"
+    api_repeat = repeat if api_repeat is None else api_repeat
     rows: list[dict[str, Any]] = []
 
     if "generator" in only:
@@ -63,7 +64,7 @@ def stages(scale: str, repeat: int, work: Path,
 
         generate_company(company, seed=7, invoices=invoices)
     if "extraction" in only:
-        rows += _extraction(invoices, company, repeat)
+        rows += _extraction(invoices, company, repeat, api_repeat)
     if "dbt" in only:
         rows += _dbt(invoices, work, repeat)
     if "usage" in only:
@@ -71,22 +72,24 @@ def stages(scale: str, repeat: int, work: Path,
     if "compare" in only:
         rows += _compare(invoices, work, repeat)
     if "nightly" in only:
-        rows += _nightly(company, work, repeat)
+        rows += _nightly(company, work, repeat, api_repeat)
     for row in rows:
-        row |= {"scale": scale, "invoices": invoices, "events": events, "runs": repeat}
+        row |= {"scale": scale, "invoices": invoices, "events": events}
+        row.setdefault("runs", repeat)
         if row.get("peer_seconds"):
             ratio = row["seconds"] / row["peer_seconds"]
             row["ratio_to_peer"] = round(ratio, 1 if ratio >= 10 else 3)
     return rows
 
 
-def _extraction(invoices: int, company: Path, repeat: int) -> list[dict[str, Any]]:
+def _extraction(invoices: int, company: Path, repeat: int,
+                api_repeat: int) -> list[dict[str, Any]]:
     rows = []
-    for mode in ("files", "api"):
+    for mode, runs in (("files", repeat), ("api", api_repeat)):
         ex = [_run("bench_extract.py", "--invoices", str(invoices), "--modes", mode,
-                   "--data", str(company))[-1] for _ in range(repeat)]
+                   "--data", str(company))[-1] for _ in range(runs)]
         rows.append({"stage": f"extraction ({mode} mode)", "seconds": _median(ex, "wall_seconds"),
-                     "peak_mb": _median(ex, "peak_rss_mb")})
+                     "peak_mb": _median(ex, "peak_rss_mb"), "runs": runs})
     return rows
 
 
@@ -109,12 +112,13 @@ def _usage(events: int, work: Path, repeat: int) -> list[dict[str, Any]]:
              "peak_mb": _median(usage, "post_peak_mb")}]
 
 
-def _nightly(company: Path, work: Path, repeat: int) -> list[dict[str, Any]]:
+def _nightly(company: Path, work: Path, repeat: int,
+             api_repeat: int) -> list[dict[str, Any]]:
     """The whole run in both modes, the close pack, and the incremental run: its ratio is
-    to the full run in the same (API) mode, where only changed records are fetched."""
+    to the full run in the same mode (in API mode only changed records are fetched)."""
     runs = {mode: [_run("bench_nightly.py", "--data", str(company), "--mode", mode, "--work",
-                        str(work / "nightly"))[-1] for _ in range(repeat)]
-            for mode in ("files", "api")}
+                        str(work / "nightly"))[-1] for _ in range(count)]
+            for mode, count in (("files", repeat), ("api", api_repeat))}
     for mode, results in runs.items():
         for result in results:
             for run in ("full_truth", "incremental_truth"):
@@ -128,7 +132,7 @@ def _nightly(company: Path, work: Path, repeat: int) -> list[dict[str, Any]]:
         {"stage": "whole nightly run (files mode)", "seconds": _median(files, "full_seconds"),
          "peak_mb": _median(files, "full_peak_mb")},
         {"stage": "whole nightly run (api mode)", "seconds": _median(api, "full_seconds"),
-         "peak_mb": _median(api, "full_peak_mb")},
+         "peak_mb": _median(api, "full_peak_mb"), "runs": api_repeat},
         {"stage": "incremental run after a 1% change (files mode)",
          "seconds": _median(files, "incremental_seconds"),
          "peak_mb": _median(files, "incremental_peak_mb"), "peer": "full run, files mode",
@@ -136,7 +140,7 @@ def _nightly(company: Path, work: Path, repeat: int) -> list[dict[str, Any]]:
         {"stage": "incremental run after a 1% change (api mode)",
          "seconds": _median(api, "incremental_seconds"),
          "peak_mb": _median(api, "incremental_peak_mb"), "peer": "full run, api mode",
-         "peer_seconds": _median(api, "full_seconds")},
+         "peer_seconds": _median(api, "full_seconds"), "runs": api_repeat},
     ]
 
 
@@ -212,6 +216,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="+", choices=list(SCALES), default=list(SCALES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--api-repeat", type=int, default=None,
+                        help="runs of the API-mode extraction and nightly stages (default: "
+                             "--repeat); at L one API run extracts for ten minutes")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
     parser.add_argument("--work", type=Path, default=None, help="keep companies here")
     parser.add_argument("--md", type=Path, default=HERE / "results.md")
@@ -219,7 +226,7 @@ def main() -> int:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="tieout-suite-"))
     rows = [row for scale in args.scales
-            for row in stages(scale, args.repeat, work, tuple(args.stages))]
+            for row in stages(scale, args.repeat, work, tuple(args.stages), args.api_repeat)]
     rows = merged(rows, args.json)
     write_results(rows, args.md, args.json)
     print(table(rows))
