@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-quick bench-generator ui clean-venv dbt-manifest system-deps
+.PHONY: demo test lint campaign bench bench-quick bench-generator ui clean-venv dbt-manifest system-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tieout needs Python >= 3.11 (set PYTHON=...)")'
@@ -41,6 +41,11 @@ test: $(STAMP) dbt-manifest system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
+# The reliability campaign (tests/reliability/campaign.py): 200 fault runs, 50 crash points and
+# 500 fuzzed inputs against the sandbox, one figures table; non-zero exit on any mismatch.
+campaign: $(STAMP) dbt-manifest
+	$(BIN)/python -m tests.reliability.campaign --fault-runs 200 --crash-points 50 --fuzz-examples 500
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy tieout seeds
@@ -54,9 +59,11 @@ ui: $(STAMP) dbt-manifest
 # The benchmark suite (benchmarks/suite.py): every stage and peer at S/M/L, medians of three,
 # into benchmarks/results.md and results.json.  bench-quick: the small scale, one repeat.
 bench: $(STAMP) dbt-manifest
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[bench]'
 	$(BIN)/python benchmarks/suite.py --scales S M L --repeat 3
 
 bench-quick: $(STAMP) dbt-manifest
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[bench]'
 	$(BIN)/python benchmarks/suite.py --scales S --repeat 1
 
 bench-generator: $(STAMP)

@@ -63,16 +63,22 @@ def stages(scale: str, repeat: int, work: Path, only: tuple[str, ...] = STAGES,
         from seeds.generator import generate_company
 
         generate_company(company, seed=7, invoices=invoices)
-    if "extraction" in only:
-        rows += _extraction(invoices, company, repeat, api_repeat)
-    if "dbt" in only:
-        rows += _dbt(invoices, work, repeat)
-    if "usage" in only:
-        rows += _usage(events, work, repeat)
-    if "compare" in only:
-        rows += _compare(invoices, work, repeat)
-    if "nightly" in only:
-        rows += _nightly(company, work, repeat, api_repeat)
+    measured = {
+        "extraction": lambda: _extraction(invoices, company, repeat, api_repeat),
+        "dbt": lambda: _dbt(invoices, work, repeat),
+        "usage": lambda: _usage(events, work, repeat),
+        "compare": lambda: _compare(invoices, work, repeat),
+        "nightly": lambda: _nightly(company, work, repeat, api_repeat),
+    }
+    for name, run in measured.items():
+        if name not in only:
+            continue
+        try:
+            rows += run()
+        except SystemExit as failed:  # keep the other stages' figures; say what failed
+            print(f"stage {name} at {scale} failed: {failed}", file=sys.stderr, flush=True)
+            rows.append({"stage": name, "seconds": None, "note": f"failed: {failed}"[:300],
+                         "failed": True})
     for row in rows:
         row |= {"scale": scale, "invoices": invoices, "events": events}
         row.setdefault("runs", repeat)
@@ -230,7 +236,7 @@ def main() -> int:
     rows = merged(rows, args.json)
     write_results(rows, args.md, args.json)
     print(table(rows))
-    return 0
+    return 1 if any(r.get("failed") for r in rows) else 0
 
 
 if __name__ == "__main__":
