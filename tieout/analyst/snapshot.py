@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from tieout.config import TieoutConfig
+from tieout.failpoints import failpoint
 
 # What analysts get: every mart, plus the review state and journal ledger the report uses.
 PUBLISHED_SCHEMAS = ("marts",)
@@ -45,6 +46,7 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, run_id: str,
     over ``target``."""
     now = now or dt.datetime.now(dt.UTC)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     relations = _relations(con)
     try:
@@ -60,12 +62,20 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, run_id: str,
         finally:
             con.execute("DETACH tieout_snapshot")
         _fsync(temporary)
+        failpoint("analyst.publish.before_swap")
         os.replace(temporary, target)
         _fsync(target.parent)
     finally:
         temporary.unlink(missing_ok=True)
         temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
     return Published(target, len(relations), now)
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Delete half-published files a crashed publish left beside ``target`` (each is a whole
+    snapshot's size).  Publishes run one at a time under the run lock, so none is in use."""
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

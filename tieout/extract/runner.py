@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from checks.gate import gate
+from tieout.failpoints import failpoint
 from tieout.warehouse import ops
 from tieout.warehouse.landing import (
     LandedBatch,
@@ -128,6 +129,7 @@ def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report
                 flush(batch.table)
         for table in list(buffers):
             flush(table)
+        failpoint("extract.unit.staged")
         con.execute("BEGIN TRANSACTION")
         try:
             for table, (batch_id, origins) in staged.items():
@@ -141,6 +143,7 @@ def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report
             last = next(reversed(staged.values()))[0] if staged else ""
             for key, sha256, path in unit.manifest:
                 ops.record_file(con, key, sha256, path.stat().st_size, last)
+            failpoint("extract.unit.before_commit")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from tieout.connectors.erp import SUITEQL_PATH
 from tieout.connectors.factory import auth_headers
 from tieout.connectors.http import HttpClient, SourceError
+from tieout.failpoints import failpoint
 
 RECORD_PATH = "/services/rest/record/v1/journalentry"
 
@@ -77,6 +78,7 @@ class JournalApi:
 
     def post(self, body: dict[str, Any]) -> PostOutcome:
         """One POST attempt of a journal entry body (``erp_id`` from the answer's Location)."""
+        failpoint("journal.post.before_request")
         try:
             answer = self.post_client.post_json(RECORD_PATH, None, body)
         except SourceError as exc:
@@ -90,6 +92,7 @@ class JournalApi:
             return PostOutcome("rejected", exc.status, message)
         location = str(answer.get("Location") or answer.get("id") or "")
         tail = location.rstrip("/").rsplit("/", 1)[-1]
+        failpoint("journal.post.after_erp_commit")
         return PostOutcome("created", 204, erp_id=int(tail) if tail.isdigit() else None)
 
     def lookup(self, external_id: str) -> dict[str, Any] | None:
