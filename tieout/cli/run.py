@@ -113,23 +113,30 @@ def extract_summary(results: list[Any], warehouse: Path) -> Table:
 
 
 def run_stages(config: Path, only: str | None = None, *,
-               extract_table: bool = False) -> list[str]:
+               extract_table: bool = False, wait_lock: float = 0.0) -> list[str]:
     """Run every stage (or ``only`` one) with a progress line each; returns the Dagster run ids.
 
-    After the rules stage, prints the exceptions by rule and what is in transit.
+    After the rules stage, prints the exceptions by rule and what is in transit.  The whole
+    run holds the warehouse's run lock (``tieout.warehouse.run_lock``), so a second run on the
+    same warehouse waits up to ``wait_lock`` seconds, then refuses without writing anything,
+    instead of interleaving its writes with this one's.
     """
+    from tieout.warehouse.run_lock import run_lock
+
     cfg = load_config(config)  # fail fast, with the file's own error message
     os.environ.setdefault("DAGSTER_HOME", str(_instance_home(config)))
     progress: list[str] = []
-    try:
-        return _run_stages(config, cfg, only, extract_table, progress)
-    except Exception as exc:  # tell the on-call person, then fail as before
-        from tieout.alerts import FailureAlert, send_failure_alert
+    # A refusal (another run holds the lock) is not a failed run: no alert, exit code 75.
+    with run_lock(cfg.warehouse, wait_lock):
+        try:
+            return _run_stages(config, cfg, only, extract_table, progress)
+        except Exception as exc:  # tell the on-call person, then fail as before
+            from tieout.alerts import FailureAlert, send_failure_alert
 
-        send_failure_alert(FailureAlert(run_id="-", job="tieout run", where="cli",
-                                        failed_step=progress[-1] if progress else None,
-                                        error=" ".join(str(exc).split())))
-        raise
+            send_failure_alert(FailureAlert(run_id="-", job="tieout run", where="cli",
+                                            failed_step=progress[-1] if progress else None,
+                                            error=" ".join(str(exc).split())))
+            raise
 
 
 def _run_stages(config: Path, cfg: TieoutConfig, only: str | None, extract_table: bool,
@@ -251,9 +258,13 @@ def run(
         "tieout.toml"),
     only: Annotated[str | None, typer.Option(
         help="Run one stage only: extract, transform (dbt build), journals or rules.")] = None,
+    wait_lock: Annotated[float, typer.Option(
+        "--wait-lock", min=0, metavar="SECONDS",
+        help="If another run is writing the same warehouse, wait up to this long for it to "
+             "finish (default: refuse at once).")] = 0.0,
 ) -> None:
     """Extract every source, build the dbt project, check every rule; summarise exceptions."""
     if only is not None and only not in STAGES:
         raise TieoutError(f"--only {only}: unknown stage; choose from {', '.join(STAGES)}")
-    runs = run_stages(config, only, extract_table=only == "extract")
+    runs = run_stages(config, only, extract_table=only == "extract", wait_lock=wait_lock)
     console.print(f"Dagster runs {', '.join(runs)} (instance {os.environ['DAGSTER_HOME']})")

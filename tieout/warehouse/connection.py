@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -12,21 +13,50 @@ from tieout.errors import TieoutError
 from .schema import ensure_schema
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+# How long the pipeline's own opens wait for DuckDB's file lock.  A run opens and closes the
+# warehouse once per asset, and a review edit (``open_for_edit``, which waits) takes the lock
+# in such a gap for a fraction of a second; without a short wait the run's next open would
+# fail on it and a controller's edit would break the nightly run.
+LOCK_WAIT_SECONDS = 30.0
 
 
-def open_warehouse(path: Path,
-                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _connect_waiting(connect: Callable[[], duckdb.DuckDBPyConnection], path: Path,
+                     wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """``connect()``, retried while another process holds the file's lock, up to
+    ``wait_seconds``; then one line saying the warehouse is busy."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return connect()
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise TieoutError(f"warehouse {path} is busy (another run or edit is writing "
+                                  f"it); waited {wait_seconds:g} s") from None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def open_warehouse(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, *,
+                   wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse file with every schema in place.
 
     DuckDB would otherwise cache up to 80% of RAM; a fixed limit (spilling to a temp folder
     beside the warehouse) keeps a nightly run's memory flat however large the sources grow.
+    While another process writes the file, waits up to ``wait_seconds`` for it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit, "temp_directory": str(path.with_name(path.name + ".tmp"))}
     try:
-        con = duckdb.connect(str(path), config={
-            "memory_limit": memory_limit,
-            "temp_directory": str(path.with_name(path.name + ".tmp")),
-        })
+        con = _connect_waiting(lambda: duckdb.connect(str(path), config=config), path,
+                               wait_seconds)
     except duckdb.IOException as exc:
         raise TieoutError(f"warehouse {path} cannot be opened: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
@@ -34,16 +64,19 @@ def open_warehouse(path: Path,
     return con
 
 
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+def open_read_only(path: Path,
+                   wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open an existing warehouse for reading only (UTC session); nothing is created.
 
     Readers (asset checks, ``tieout exceptions``) must never create an empty warehouse by
-    mistake or take the write lock a run needs.
+    mistake or take the write lock a run needs.  While a writer holds the file they wait up
+    to ``wait_seconds`` (a review edit holds it for a moment; a run stage for longer).
     """
     if not path.is_file():
         raise TieoutError(f"warehouse {path} does not exist")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = _connect_waiting(lambda: duckdb.connect(str(path), read_only=True), path,
+                               wait_seconds)
     except duckdb.Error as exc:
         raise TieoutError(f"warehouse {path} cannot be opened for reading (is a run writing "
                           f"it?): {' '.join(str(exc).split())}") from None
@@ -60,16 +93,4 @@ def open_for_edit(path: Path, wait_seconds: float = 60.0) -> duckdb.DuckDBPyConn
     """
     if not path.is_file():
         raise TieoutError(f"warehouse {path} does not exist: run `tieout run` first")
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.05
-    while True:
-        try:
-            return open_warehouse(path)
-        except TieoutError as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                if "lock" in str(exc).lower():
-                    raise TieoutError(f"warehouse {path} is busy (another run or edit is "
-                                      f"writing it); waited {wait_seconds:g} s") from None
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    return open_warehouse(path, wait_seconds=wait_seconds)
