@@ -199,6 +199,11 @@ class RevrecConnector(Connector):
             ):
                 raise self.client.error("GET", path, "the answer has no results list of "
                                         "schedules with ids")
+            if not results and body.get("next"):
+                # DRF only pages past an empty page when the source is broken; following the
+                # link would skip this page's schedules (the billing and ERP connectors refuse
+                # the same inconsistency)
+                raise self.client.error("GET", path, "an empty page links to a next page")
             since = params.get("updated_since", "start")
             yield body, f"GET {path} page {params.get('page', '?')} (updated_since {since})"
             link = body.get("next")

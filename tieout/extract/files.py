@@ -82,10 +82,21 @@ def _csv(path: Path, table: str, chunk_rows: int) -> Iterator[Batch]:
 
 
 def _ndjson(path: Path, table: str, chunk_rows: int) -> Iterator[Batch]:
+    """NDJSON records; a line that is not UTF-8, JSON or an object refuses the whole file.
+
+    Read as bytes and decoded line by line, so a bad byte is named by its line (text mode
+    decodes ahead in blocks and would raise a bare ``UnicodeDecodeError``); a leading byte
+    order mark, which Windows tools write, is dropped.
+    """
     records: list[dict[str, object]] = []
     chunk = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise UnreadableFileError(f"{path}: line {number} is not UTF-8 text "
+                                          f"({exc.reason} at byte {exc.start + 1})") from None
             if not line.strip():
                 continue
             try:
