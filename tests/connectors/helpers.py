@@ -126,6 +126,24 @@ class Reply:
     echo_auth: bool = False  # put the request's credential headers into the body
 
 
+def serve_loopback(handler: type[BaseHTTPRequestHandler]
+                   ) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """A threaded HTTP server for ``handler`` on 127.0.0.1 and a free port, already serving."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    return httpd, thread
+
+
+def stop_loopback(httpd: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    """Stop a server from ``serve_loopback`` and free its port."""
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
 class StubServer:
     """Answers requests from ``script`` in order (the last reply repeats); records requests."""
 
@@ -168,14 +186,8 @@ class StubServer:
             do_GET = _answer
             do_POST = _answer
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd, self._thread = serve_loopback(Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        stop_loopback(self._httpd, self._thread)

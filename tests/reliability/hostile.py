@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -53,10 +53,11 @@ from seeds.generator import generate_company
 from seeds.sandbox import SandboxServer
 from seeds.tables import KEYS, SCHEMAS
 from tests.checks.loose import render_loose
-from tests.connectors.helpers import TOKENS
+from tests.connectors.helpers import TOKENS, serve_loopback, stop_loopback
 from tieout.config import TieoutConfig, load_config
 from tieout.connectors.erp import SUITEQL_PATH
 from tieout.errors import TieoutError
+from tieout.extract.batch import loose_text
 from tieout.extract.plan import source_tables
 from tieout.extract.service import extract_source, recorded_run, run_extraction
 from tieout.warehouse.connection import open_warehouse
@@ -140,15 +141,6 @@ class Column:
     nullable: bool
     checks: frozenset[str]
     valid: frozenset[str]  # values the clean company uses (for enum and currency columns)
-
-
-def gate_text(value: object) -> str | None:
-    """The text the gate sees for a value (``tieout.extract.batch.loose_frame``'s rule)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def must_reject(column: Column, text: str | None) -> bool | None:
@@ -374,8 +366,8 @@ def write_case(case: FileCase, data: TableData, folder: Path) -> Written:
             raw_values[(row, name)] = c.value
         effective = {**raw_values, **after}
         for (row, name), value in effective.items():
-            records[row][name] = gate_text(value)
-            touched[row].append(must_reject(data.columns[name], gate_text(value)))
+            records[row][name] = loose_text(value)
+            touched[row].append(must_reject(data.columns[name], loose_text(value)))
     if case.fault == "empty":
         records = []
     retyped = _retype_column(data) if case.fault in ("retype_float", "retype_text") else None
@@ -454,7 +446,7 @@ def _verdicts(data: TableData, records: list[dict[str, object]],
               touched: dict[int, list[bool | None]]) -> list[bool | None]:
     """Per record: True must be quarantined, False must land, None either."""
     keys = [data.columns[k] for k in KEYS[data.table]]
-    parsed = [tuple(parsed_key_part(k, gate_text(r[k.name])) for k in keys) for r in records]
+    parsed = [tuple(parsed_key_part(k, loose_text(r[k.name])) for k in keys) for r in records]
     copies = Counter(p for p in parsed if None not in p)
     verdicts: list[bool | None] = []
     for i, key in enumerate(parsed):
@@ -493,7 +485,7 @@ def _write_ndjson(path: Path, records: list[dict[str, object]],
 def _write_csv(path: Path, data: TableData, records: list[dict[str, object]], *,
                duplicate_header: bool, crlf: bool, extra: bool) -> None:
     columns = list(SCHEMAS[data.table])
-    frame = pl.DataFrame({c: [gate_text(r[c]) for r in records] for c in columns},
+    frame = pl.DataFrame({c: [loose_text(r[c]) for r in records] for c in columns},
                          schema=dict.fromkeys(columns, pl.String))
     if extra:
         frame = frame.with_columns(pl.lit("surprise").alias(EXTRA_COLUMN))
@@ -521,7 +513,7 @@ def _write_parquet(path: Path, data: TableData, records: list[dict[str, object]]
         if name in wide:
             continue
         if name in as_text:
-            series.append(pl.Series(name, [gate_text(r[name]) for r in records], pl.String))
+            series.append(pl.Series(name, [loose_text(r[name]) for r in records], pl.String))
         elif fault in ("retype_float", "retype_text") and name == retyped:
             values = data.typed.get_column(name).head(len(records))
             series.append(values.cast(pl.Float64 if fault == "retype_float" else pl.String))
@@ -583,12 +575,8 @@ class PageFaultProxy:
             do_GET = _forward
             do_POST = _forward
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd, self._thread = serve_loopback(Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
 
     def _break(self, path: str, status: int, content: bytes
                ) -> tuple[int, bytes, list[tuple[str, str]]] | None:
@@ -613,9 +601,7 @@ class PageFaultProxy:
         return 200, json.dumps(_empty_page(case.source, path)).encode(), json_type
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        stop_loopback(self._httpd, self._thread)
 
 
 def _empty_page(source: str, path: str) -> dict[str, object]:
@@ -827,7 +813,7 @@ class Campaign:
         data = self.data[table]
         keys = [data.columns[k] for k in KEYS[table]]
         if not written.countable:  # a cut or broken file: whatever landed must be real
-            originals = {tuple(parsed_key_part(k, gate_text(r[k.name])) for k in keys)
+            originals = {tuple(parsed_key_part(k, loose_text(r[k.name])) for k in keys)
                          for r in written.records}
             if received > len(written.records) + 1:
                 problems.append(f"received {received} from a cut file of "
@@ -845,7 +831,7 @@ class Campaign:
         if missed:
             problems.append(f"records that must be refused were landed: rows {missed[:5]} "
                             f"({[written.records[i] for i in missed[:1]]!r})"[:300])
-        expected_keys = {tuple(parsed_key_part(k, gate_text(written.records[i][k.name]))
+        expected_keys = {tuple(parsed_key_part(k, loose_text(written.records[i][k.name]))
                                for k in keys)
                          for i in range(len(written.records)) if i not in held}
         if landed.raw_keys[table] != expected_keys:

@@ -14,6 +14,7 @@ seeded the way ``tests/review`` seeds it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -293,26 +295,33 @@ def test_lock_refuses_names_the_holder_and_waits_when_asked(tmp_path: Path) -> N
     assert read_holder(tmp_path / "missing.lock") == Holder(None, "")
 
 
-def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
-    warehouse = tmp_path / "w.duckdb"
+@contextlib.contextmanager
+def _holding(code: str, warehouse: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process running ``code`` (``sys``, ``time`` and ``Path`` imported) on
+    ``warehouse``; entered once it printed "held", killed on the way out if still alive."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-         "from tieout.warehouse.run_lock import run_lock\n"
-         "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n"
-         "    time.sleep(120)\n", str(warehouse)],
-        stdout=subprocess.PIPE, env=_env())
+        [sys.executable, "-c", f"import sys, time\nfrom pathlib import Path\n{code}",
+         str(warehouse)], stdout=subprocess.PIPE, env=_env())
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    with _holding("from tieout.warehouse.run_lock import run_lock\n"
+                  "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n"
+                  "    time.sleep(120)\n", warehouse) as holder:
         with pytest.raises(RunLockedError, match=rf"pid {holder.pid}, "), run_lock(warehouse):
             pass
         os.kill(holder.pid, signal.SIGKILL)  # a crash: no finally, no cleanup
         holder.wait(30)
         with run_lock(warehouse, 5.0) as me:
             assert me.pid == os.getpid()
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(30)
 
 
 def test_a_brief_writer_makes_readers_and_writers_wait_not_fail(tmp_path: Path) -> None:
@@ -320,14 +329,9 @@ def test_a_brief_writer_makes_readers_and_writers_wait_not_fail(tmp_path: Path) 
     extraction writing) waits out the edit's moment on DuckDB's lock instead of failing."""
     warehouse = tmp_path / "w.duckdb"
     open_warehouse(warehouse).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-         "from tieout.warehouse.connection import open_warehouse\n"
-         "con = open_warehouse(Path(sys.argv[1]))\nprint('held', flush=True)\n"
-         "time.sleep(1.5)\ncon.close()\n", str(warehouse)],
-        stdout=subprocess.PIPE, env=_env())
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+    with _holding("from tieout.warehouse.connection import open_warehouse\n"
+                  "con = open_warehouse(Path(sys.argv[1]))\nprint('held', flush=True)\n"
+                  "time.sleep(1.5)\ncon.close()\n", warehouse) as holder:
         with pytest.raises(TieoutError, match=r"is busy .* waited 0.2 s$"):
             open_read_only(warehouse, wait_seconds=0.2)
         started = time.monotonic()
@@ -336,10 +340,6 @@ def test_a_brief_writer_makes_readers_and_writers_wait_not_fail(tmp_path: Path) 
         assert time.monotonic() - started > 0.2  # it waited for the holder, then read
         holder.wait(30)
         open_warehouse(warehouse, wait_seconds=0.2).close()  # free again: no wait needed
-    finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(30)
 
 
 def test_wait_lock_must_be_a_non_negative_number(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,6 @@ in-memory DuckDB on hypothesis-generated inputs, for amounts in every currency:
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -30,6 +29,7 @@ from hypothesis import strategies as st
 
 from tieout.money import CURRENCY_EXPONENTS, allocate_by_weight, to_major
 from tieout.transform.dbt_vars import PROJECT_DIR
+from tieout.transform.invocation import warehouse_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -57,20 +57,13 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     from dbt.cli.main import dbtRunner
 
     tmp = tmp_path_factory.mktemp("dbt_money")
-    previous = os.environ.get("TIEOUT_WAREHOUSE")
-    os.environ["TIEOUT_WAREHOUSE"] = str(tmp / f"{DATABASE}.duckdb")
-    try:
+    with warehouse_env(tmp / f"{DATABASE}.duckdb"):
         result = dbtRunner().invoke([
             "compile", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
             "--select", "int_expected_revenue_schedule", "fct_exceptions",
             "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
             "--quiet", "--no-send-anonymous-usage-stats",
         ])
-    finally:
-        if previous is None:
-            os.environ.pop("TIEOUT_WAREHOUSE", None)
-        else:
-            os.environ["TIEOUT_WAREHOUSE"] = previous
     assert result.success, result.exception
     root = tmp / "target" / "compiled" / "tieout" / "models"
     return {name: (root / path).read_text() for name, path in MODELS.items()}

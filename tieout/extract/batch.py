@@ -37,6 +37,15 @@ class Batch:
         return self.table.split("/", 1)[1]
 
 
+def loose_text(value: object) -> str | None:
+    """One JSON-ish value as the text the gate types (None stays null, booleans lowercase)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def loose_frame(table: str, records: list[dict[str, object]]) -> pl.DataFrame:
     """Contract columns from JSON-ish records, every value as a string (None stays null).
 
@@ -44,13 +53,5 @@ def loose_frame(table: str, records: list[dict[str, object]]) -> pl.DataFrame:
     here (connectors flatten them first).  Extra keys are dropped, missing ones are null.
     """
     columns = list(SCHEMAS[table])
-
-    def text(value: object) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
-    data = {c: [text(r.get(c)) for r in records] for c in columns}
+    data = {c: [loose_text(r.get(c)) for r in records] for c in columns}
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
