@@ -131,6 +131,24 @@ SCHEMAS: dict[str, dict[str, PolarsDataType]] = {
         "schedule_id": pl.String, "line_number": pl.Int64, "period": pl.String,
         "amount": pl.String, "status": pl.String,
     },
+    # ---- support (helpdesk-shaped, modeled on Zendesk; DESIGN §3) --------------------------
+    # An organization carries its support entitlement (Zendesk keeps these as organization
+    # fields): the tier (standard | premium | enterprise), the SLA policy, the billing products
+    # it covers (comma-separated product ids), active/suspended and the validity dates;
+    # external_id is the billing customer id.  Service credits are what agents promised for
+    # SLA breaches: decimal amount in major units, upper-case ISO currency, and the billing
+    # credit note that paid it out when the agent recorded one.
+    "support/organizations": {
+        "id": pl.Int64, "name": pl.String, "external_id": pl.String,
+        "support_tier": pl.String, "sla_policy": pl.String, "covered_products": pl.String,
+        "entitlement_status": pl.String, "valid_from": pl.Date, "valid_to": pl.Date,
+        "created_at": TS, "updated_at": TS,
+    },
+    "support/service_credits": {
+        "id": pl.Int64, "organization_id": pl.Int64, "amount": pl.String,
+        "currency": pl.String, "reason": pl.String, "promised_date": pl.Date,
+        "credit_note_id": pl.String, "status": pl.String, "created_at": TS, "updated_at": TS,
+    },
     # ---- usage events (files dropped by the product, usage/date=YYYY-MM-DD/) ---------------
     "usage/events": {
         "event_id": pl.String, "customer": pl.String, "subscription_item": pl.String,
@@ -140,7 +158,7 @@ SCHEMAS: dict[str, dict[str, PolarsDataType]] = {
 
 # Natural key of each table (what "served exactly once" and upserts are keyed on).
 KEYS: dict[str, tuple[str, ...]] = {
-    name: ("id",) for name in SCHEMAS if name.split("/")[0] in {"billing", "erp"}
+    name: ("id",) for name in SCHEMAS if name.split("/")[0] in {"billing", "erp", "support"}
 }
 KEYS.update({
     "revrec/revenue_schedules": ("id",),

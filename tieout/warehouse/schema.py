@@ -13,7 +13,8 @@ import duckdb
 from seeds.tables import SCHEMAS, duckdb_type
 
 RAW_SCHEMAS = {"billing": "raw_billing", "erp": "raw_erp", "revrec": "raw_revrec",
-               "usage": "raw_usage", "reference": "raw_reference"}
+               "usage": "raw_usage", "reference": "raw_reference",
+               "support": "raw_support"}
 META_COLUMNS = {"_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMPTZ", "_source": "VARCHAR",
                 "_row_hash": "UBIGINT"}
 
@@ -26,6 +27,7 @@ VERSION_COLUMN: dict[str, str | None] = {
     "erp/transaction": "lastmodifieddate", "erp/customer": "lastmodifieddate",
     "erp/transactionline": "linelastmodifieddate",
     "revrec/revenue_schedules": "updated_at",
+    "support/organizations": "updated_at", "support/service_credits": "updated_at",
 }
 # Tables whose records never change once written: land each key once.
 INSERT_ONLY = frozenset({"usage/events"})
