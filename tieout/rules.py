@@ -86,6 +86,21 @@ _RULES: tuple[Rule, ...] = (
          Severity.ERROR, "subscription_item:<si_id>|<YYYY-MM-DD cycle start>", "usage-billing"),
     Rule("USAGE_JOURNAL_MISMATCH", "Usage journal totals differ from ERP GL usage revenue",
          Severity.ERROR, "usage_revenue:<ENTITY>|<CUR>|<YYYY-MM>", "usage-erp"),
+    # Support <-> billing (the support platform's entitlements and service credits)
+    Rule("SUPPORT_OVER_SERVICING", "Active support entitlement with no active paid "
+         "subscription of that tier, past its contract end, or for no billing customer",
+         Severity.WARN, "organization:<support organization id>", "support-billing"),
+    Rule("SUPPORT_UNDER_SERVICING", "Customer pays for premium support but has no active paid "
+         "entitlement", Severity.ERROR, "customer:<cus_id>", "support-billing"),
+    Rule("SUPPORT_ENTITLEMENT_MISMATCH", "Entitlement tier or covered products differ from "
+         "what the customer's subscription pays for", Severity.WARN,
+         "organization:<support organization id>", "support-billing"),
+    Rule("SUPPORT_PAST_DUE_ENTITLEMENT", "Paid entitlement kept while the customer's invoices "
+         "are past due beyond the configured days", Severity.WARN,
+         "organization:<support organization id>", "support-billing"),
+    Rule("SERVICE_CREDIT_NOT_BILLED", "Service credit promised in support with no billing "
+         "credit note, or a credit note of another amount, after the grace period",
+         Severity.ERROR, "service_credit:<support credit id>", "support-billing"),
     # Tax
     Rule("TAX_MISMATCH", "Invoice tax differs from the ERP tax GL lines of that invoice",
          Severity.ERROR, "invoice:<in_id>", "billing-erp"),
@@ -102,6 +117,8 @@ QUIET_CASES: dict[str, str] = {
     "INVOICE_IN_TRANSIT": "invoice finalized inside the grace period, not yet in the ERP",
     "SCHEDULE_IN_TRANSIT": "invoice line inside the grace period, no schedule yet",
     "AMOUNT_WITHIN_TOLERANCE": "ERP total differs by one minor unit, inside the tolerance",
+    "SERVICE_CREDIT_IN_TRANSIT": "service credit promised inside its grace period, no credit "
+    "note yet",
 }
 
 

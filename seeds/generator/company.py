@@ -19,7 +19,16 @@ import polars as pl
 
 from tieout.money import CURRENCY_EXPONENTS
 
-from . import erp, faults_billing, faults_erp, faults_ledger, reference, writer
+from . import (
+    erp,
+    faults_billing,
+    faults_erp,
+    faults_ledger,
+    faults_support,
+    reference,
+    support,
+    writer,
+)
 from .billing import Lifecycle, build_lifecycle
 from .calendar import periods, utc
 from .documents import build_invoices, build_lines
@@ -112,6 +121,20 @@ def _revrec_tables(headers: pl.DataFrame,
     return {"revrec/revenue_schedules": heads, "revrec/revenue_schedule_lines": body}
 
 
+def _support_tables(inputs: support.SupportInputs, seed: int, rates: Rates,
+                    truth: Truth) -> dict[str, Callable[[], pl.DataFrame]]:
+    """Clean organizations and service credits, then the support rules' faults on them."""
+    rng = np.random.default_rng([seed, 5])
+    picker = Picker(np.random.default_rng([seed, 6]), rates)
+    orgs = faults_support.entitlement_faults(support.organizations(inputs.accounts), picker,
+                                             truth)
+    clean = support.service_credits(inputs, rng).join(
+        orgs.select(organization_id="id"), on="organization_id", how="semi")
+    credits = faults_support.credit_faults(inputs, clean, orgs, picker, truth, rng)
+    return {"support/organizations": _const(support.organization_table(orgs)),
+            "support/service_credits": _const(support.credit_table(credits))}
+
+
 class _Writer:
     """Writes each table as soon as it is final and keeps only its row count and digest."""
 
@@ -176,6 +199,8 @@ def generate_company(out_dir: Path, *, seed: int = 7, invoices: int = 10_000,
     customers = customer_records(life)
     out.tables(_billing_tables(customers, settled, life))
     customers = customers.select("cidx", "id", "name", "created", "entity", "currency")
+    support_in = support.support_inputs(customers, subscription_records(life), item_records(life),
+                                        settled.invoices, settled.credit_notes)
     settled = _slim(settled)
     del life
     stage("write-bill")
@@ -217,6 +242,12 @@ def generate_company(out_dir: Path, *, seed: int = 7, invoices: int = 10_000,
     out.tables({name: _const(frame) for name, frame in erp_tables.items()})
     del erp_tables
     stage("write-erp")
+
+    # Phase 4: the support platform, from billing as written; its own seeded streams, so the
+    # other systems' records and faults do not depend on it.
+    out.tables(_support_tables(support_in, seed, rates, truth))
+    del support_in
+    stage("support")
 
     ground = truth.frame(erp_ids)
     writer.write_truth(out_dir, ground)
