@@ -48,12 +48,14 @@
     (sign({{ a }}) * ((abs({{ a }}) * 2 + ({{ b }})) // (2 * ({{ b }}))))
 {%- endmacro %}
 
-{#- Minor units as readable money for reasons, e.g. 'EUR 27.37', 'JPY 541'. -#}
+{#- Minor units as readable money for reasons, e.g. 'EUR 27.37', 'JPY 541'.  Each branch is
+    cast to text on its own: a CASE over DECIMALs of different scales would give JPY two
+    decimals it does not have. -#}
 {% macro money_text(minor, currency_column) -%}
     {%- set exponents = var('currency_exponents') -%}
-    (upper({{ currency_column }}) || ' ' || cast(cast({{ minor }} as decimal(20, 0)) * case upper({{ currency_column }})
+    (upper({{ currency_column }}) || ' ' || case upper({{ currency_column }})
         {%- for code, exponent in exponents.items() | sort %}
-            when '{{ code | upper }}' then cast('{{ "1" if exponent == 0 else "0." ~ ("0" * (exponent - 1)) ~ "1" }}' as decimal(20, {{ exponent }}))
+            when '{{ code | upper }}' then cast(cast({{ minor }} as decimal(20, 0)) * cast('{{ "1" if exponent == 0 else "0." ~ ("0" * (exponent - 1)) ~ "1" }}' as decimal(20, {{ exponent }})) as varchar)
         {%- endfor %}
-        end as varchar))
+        end)
 {%- endmacro %}

@@ -9,13 +9,15 @@
 with
 
 rules as (
-    select * from {{ ref('int_rules__billing_erp') }}
+    select *, cast(null as varchar) as support_ref from {{ ref('int_rules__billing_erp') }}
     union all
-    select * from {{ ref('int_rules__billing_revrec') }}
+    select *, cast(null as varchar) from {{ ref('int_rules__billing_revrec') }}
     union all
-    select * from {{ ref('int_rules__subscriptions_usage') }}
+    select *, cast(null as varchar) from {{ ref('int_rules__subscriptions_usage') }}
     union all
-    select * from {{ ref('int_rules__ledger') }}
+    select *, cast(null as varchar) from {{ ref('int_rules__ledger') }}
+    union all
+    select * from {{ ref('int_rules__support') }}
 ),
 
 converted as (
@@ -57,5 +59,6 @@ select
     cast(billing_ref as varchar) as billing_ref,
     cast(erp_ref as varchar) as erp_ref,
     cast(revrec_ref as varchar) as revrec_ref,
+    cast(support_ref as varchar) as support_ref,
     cast({{ as_of() }} as timestamp with time zone) as as_of
 from converted
