@@ -214,6 +214,9 @@ def test_fx_conversion_is_exact_and_rounds_once_per_amount(
     schema = f"{DATABASE}.intermediate"
     for relation in RULE_RELATIONS:
         con.execute(f"CREATE OR REPLACE TABLE {schema}.{relation} ({RULE_COLUMNS})")
+    # the support rules carry one more column (support_ref); empty here
+    con.execute(f"CREATE OR REPLACE TABLE {schema}.int_rules__support "
+                f"({RULE_COLUMNS}, support_ref VARCHAR)")
     for i, row in enumerate(rows):  # spread over the four rule models the mart unions
         con.execute(f"INSERT INTO {schema}.{RULE_RELATIONS[i % 4]} VALUES "
                     f"({', '.join('?' * len(row))})", row)

@@ -34,7 +34,7 @@ DDL = """CREATE TABLE IF NOT EXISTS marts.fct_exceptions (
     other_system VARCHAR, other_amount DECIMAL(20, 4), difference DECIMAL(20, 4),
     reporting_currency VARCHAR, difference_reporting DECIMAL(20, 4), is_material BOOLEAN,
     reason VARCHAR, billing_ref VARCHAR, erp_ref VARCHAR, revrec_ref VARCHAR,
-    as_of TIMESTAMPTZ)"""
+    support_ref VARCHAR, as_of TIMESTAMPTZ)"""
 
 T0 = dt.datetime(2026, 1, 5, 6, 0, tzinfo=dt.UTC)
 

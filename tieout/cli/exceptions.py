@@ -210,7 +210,8 @@ def show(
     for name in ("exception_id", "rule", "severity", "natural_key", "entity", "currency",
                  "period", "timing_status", "billing_amount", "other_system", "other_amount",
                  "difference", "difference_reporting", "reporting_currency", "is_material",
-                 "reason", "billing_ref", "erp_ref", "revrec_ref", "status", "owner", "note",
+                 "reason", "billing_ref", "erp_ref", "revrec_ref", "support_ref", "status", "owner",
+                 "note",
                  "first_seen_at", "last_seen_at", "age_days", "is_present", "revision"):
         summary.add_row(Text(name, style="bold"), Text(cell(row[name])))
     out.print(summary)

@@ -26,6 +26,8 @@ from tieout.review.queries import AGEING_BUCKETS, Filters, Sort, ageing_bucket, 
 from tieout.review.status import ACTIVE, Status
 from tieout.rules import RULES
 
+from .support import SupportFigures, support_figures
+
 JOURNAL_STATUSES = ("pending", "posted", "failed", "dead_letter")  # tieout.journal.ledger
 ROLLFORWARD = "marts.fct_deferred_revenue_rollforward"
 TOP_COUNT = 10
@@ -207,6 +209,7 @@ class ReportData:
     top: tuple[TopException, ...]
     journal: tuple[JournalFigure, ...]
     dead_letters: tuple[DeadLetter, ...]
+    support: SupportFigures | None  # None: the support marts are not built
 
     @property
     def total(self) -> int:
@@ -254,6 +257,7 @@ def gather(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, period: str,
         top=tuple(_top(rows[:TOP_COUNT])),
         journal=tuple(_journal(con, period)),
         dead_letters=tuple(_dead_letters(con, period)),
+        support=support_figures(con),
     )
 
 

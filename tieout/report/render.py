@@ -544,6 +544,99 @@ footer { margin-top: 36px; border-top: 1px solid var(--line); padding-top: 10px;
   <p class="empty">None.</p>
   {% endif %}
 </section>
+
+<section id="support" aria-labelledby="h-support">
+  <h2 id="h-support">Support entitlements and service credits</h2>
+  {% set s = d.support %}
+  {% if s is none %}
+  <p class="empty">The support marts (marts.fct_entitlement_reconciliation,
+    marts.fct_service_credit_reconciliation) are not built in this warehouse.</p>
+  {% elif not s.organizations and not s.credits | sum(attribute='count') %}
+  <p class="empty">No support data: the support platform is not configured or sent nothing.</p>
+  {% else %}
+  <p class="note">Support's entitlements against what billing says each customer pays for, as
+    of {{ s.as_of | when }} (a state, not a movement of {{ d.period }}); monthly value is the
+    support add-on's list price in {{ ccy }}.
+    {% if s.breaks %}<strong class="flag-break">{{ s.breaks | num }} customer(s) served
+    otherwise than they pay for.</strong>
+    {% else %}<span class="flag-ok">Every entitlement matches billing.</span>{% endif %}</p>
+  <table class="narrow">
+    <thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Count</th>
+      <th scope="col" class="num">Monthly value ({{ ccy }})</th></tr></thead>
+    <tbody>
+    {% for o in s.outcomes %}
+      <tr{% if o.count %} class="break"{% endif %}><th scope="row">{{ o.outcome | label }}</th>
+        <td class="num">{{ o.count | num }}</td>
+        <td class="num">{{ o.monthly_value | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% if s.served %}
+  <h3>Who is over- or under-served</h3>
+  <table class="dense">
+    <thead><tr><th scope="col">Outcome</th><th scope="col">Customer</th>
+      <th scope="col">Organization</th><th scope="col">Support tier</th>
+      <th scope="col">Billing pays for</th><th scope="col">Entitlement</th>
+      <th scope="col" class="num">Past due</th>
+      <th scope="col" class="num">Monthly value ({{ ccy }})</th></tr></thead>
+    <tbody>
+    {% for r in s.served %}
+      <tr><th scope="row">{{ r.outcome | label }}</th>
+        <td class="code">{{ r.customer_id or DASH }}</td>
+        <td>{% if r.organization_id is none %}{{ DASH }}{% else %}<span class="code">
+          {{- r.organization_id }}</span> {{ r.organization_name or '' }}{% endif %}</td>
+        <td>{{ r.support_tier or DASH }}</td><td>{{ r.expected_tier or DASH }}</td>
+        <td>{{ r.entitlement_status or DASH }}</td>
+        <td class="num">{% if r.past_due is none %}{{ DASH }}{% else %}{{ r.currency }}
+          {{ r.past_due | money(r.currency) }}{% endif %}</td>
+        <td class="num">{{ r.monthly_value | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% endif %}
+  <h3>Service credits</h3>
+  <p class="note">Credits support promised for SLA breaches against the billing credit notes
+    that paid them.
+    {% if s.outstanding_total %}<strong class="flag-break">{{ ccy }}
+    {{ s.outstanding_total | money(ccy) }} promised and not credited.</strong>
+    {% else %}<span class="flag-ok">Every promised credit is credited.</span>{% endif %}</p>
+  <table class="narrow">
+    <thead><tr><th scope="col">Status</th><th scope="col" class="num">Credits</th>
+      <th scope="col" class="num">Outstanding ({{ ccy }})</th></tr></thead>
+    <tbody>
+    {% for c in s.credits %}
+      <tr{% if c.count and c.status in ('not_billed', 'amount_differs') %} class="break"
+        {%- endif %}><th scope="row">{{ c.status | label }}</th>
+        <td class="num">{{ c.count | num }}</td>
+        <td class="num">{{ c.outstanding | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% if s.outstanding %}
+  <table class="dense">
+    <thead><tr><th scope="col">Credit</th><th scope="col">Customer</th>
+      <th scope="col">Promised</th><th scope="col">Status</th>
+      <th scope="col" class="num">Promised amount</th><th scope="col">Credit note</th>
+      <th scope="col" class="num">Outstanding</th>
+      <th scope="col" class="num">In {{ ccy }}</th></tr></thead>
+    <tbody>
+    {% for c in s.outstanding %}
+      <tr{% if c.status != 'in_transit' %} class="break"{% endif %}>
+        <th scope="row" class="code">{{ c.service_credit_id }}</th>
+        <td class="code">{{ c.customer_id or DASH }}</td><td>{{ c.promised_date }}</td>
+        <td>{{ c.status | label }}</td>
+        <td class="num">{{ c.currency }} {{ c.amount | money(c.currency) }}</td>
+        <td>{% if c.credit_note_id %}<span class="code">{{ c.credit_note_id }}</span>
+          {{ c.currency }} {{ c.credit_note_amount | money(c.currency) }}{% else %}{{ DASH }}
+          {%- endif %}</td>
+        <td class="num">{{ c.currency }} {{ c.outstanding | money(c.currency) }}</td>
+        <td class="num">{{ c.outstanding_reporting | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% endif %}
+  {% endif %}
+</section>
 </main>
 
 <footer>

@@ -22,7 +22,7 @@ REVIEW_COLUMNS = (
     "exception_id", "rule", "severity", "natural_key", "entity", "currency", "period",
     "timing_status", "billing_amount", "other_system", "other_amount", "difference",
     "reporting_currency", "difference_reporting", "is_material", "reason", "billing_ref",
-    "erp_ref", "revrec_ref", "status", "owner", "note", "resolution", "is_present",
+    "erp_ref", "revrec_ref", "support_ref", "status", "owner", "note", "resolution", "is_present",
     "first_seen_at", "last_seen_at", "status_changed_at", "updated_at", "updated_by",
     "revision", "age_days",
 )

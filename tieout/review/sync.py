@@ -34,6 +34,7 @@ SNAPSHOT_COLUMNS = (
     "rule", "severity", "natural_key", "entity", "currency", "period", "timing_status",
     "billing_amount", "other_system", "other_amount", "difference", "reporting_currency",
     "difference_reporting", "is_material", "reason", "billing_ref", "erp_ref", "revrec_ref",
+    "support_ref",
 )
 _UNDATED_PERIOD = "coalesce(period, strftime(timezone(?, as_of), '%Y-%m')) AS period"
 

@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS ops.exception_review (
     last_seen_run VARCHAR NOT NULL, status_changed_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL, updated_by VARCHAR NOT NULL,
     revision INTEGER NOT NULL);
+ALTER TABLE ops.exception_review ADD COLUMN IF NOT EXISTS support_ref VARCHAR;
 -- Every change to the review state, appended and never updated: who, when, old -> new, why.
 CREATE SEQUENCE IF NOT EXISTS ops.exception_audit_seq;
 CREATE TABLE IF NOT EXISTS ops.exception_audit (

@@ -81,6 +81,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("billing_ref"),
     Column("erp_ref"),
     Column("revrec_ref"),
+    Column("support_ref"),
     Column("first_seen", Kind.TIMESTAMP, source="first_seen_at", width=19),
     Column("age_days", Kind.INTEGER, width=9),
     Column("revision", Kind.INTEGER, width=9),

@@ -17,7 +17,7 @@ priced as (
 
     select
         checks.*,
-        {{ minor_to_major('checks.monthly_support_minor', 'checks.currency') }}
+        {{ minor_to_major('checks.entitlement_value_minor', 'checks.currency') }}
             as monthly_support_amount,
         {{ minor_to_major('checks.past_due_minor', 'checks.currency') }} as past_due_amount,
         fx.rate as fx_rate

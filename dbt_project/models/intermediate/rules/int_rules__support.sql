@@ -25,7 +25,7 @@ entitlement_breaks as (
         'SUPPORT_OVER_SERVICING' as rule,
         checks.*,
         cast(0 as bigint) as billing_amount_minor,
-        coalesce(checks.monthly_support_minor, 0) as other_amount_minor,
+        coalesce(checks.entitlement_value_minor, 0) as other_amount_minor,
         case
             when not checks.is_known_customer then 'organization ' || cast(checks.organization_id
                 as varchar) || ' has an active ' || checks.support_tier
@@ -49,7 +49,7 @@ entitlement_breaks as (
     select
         'SUPPORT_UNDER_SERVICING',
         checks.*,
-        checks.monthly_support_minor,
+        coalesce(checks.entitlement_value_minor, 0),
         cast(0 as bigint),
         'pays for ' || checks.expected_tier || ' support but '
             || case

@@ -102,6 +102,9 @@ checked as (
     select
         paired.*,
         coalesce(customer_cover.has_paid_entitlement, false) as customer_has_paid_entitlement,
+        {#- what the entitlement is worth a month: only where a paid tier is involved #}
+        case when paired.is_paid_tier or coalesce(paired.pays_support, false)
+            then paired.monthly_support_minor end as entitlement_value_minor,
         customer_cover.first_organization_id,
         paired.is_entitled and (
             (paired.is_paid_tier and not paired.is_known_customer)
