@@ -1,9 +1,11 @@
 {#-
     One row per billing customer, with its ERP customer and subscription state.
 
-    The ERP customer is the one whose externalid is the billing customer id.  When several
-    ERP customers claim the same billing customer the crosswalk is ambiguous: none is taken
-    (never a fan-out) and `erp_customer_count` shows how many claim it.
+    The ERP customer is the one whose externalid is the billing customer id, the support
+    organization the one whose external_id is.  When several ERP customers (or support
+    organizations) claim the same billing customer the crosswalk is ambiguous: none is taken
+    (never a fan-out) and `erp_customer_count` (`support_organization_count`) shows how many
+    claim it.
 
     first_invoice_at is the first finalization of an invoice that is not void.  The
     subscription status is that of the customer's most recent subscription; is_active says
@@ -43,6 +45,19 @@ erp_matches as (
         min(customer_id) as erp_customer_id,
         min(customer_number) as erp_customer_number
     from erp_customers
+    where billing_customer_id is not null
+    group by billing_customer_id
+
+),
+
+support_matches as (
+
+    select
+        billing_customer_id,
+        count(*) as support_organization_count,
+        min(organization_id) as support_organization_id,
+        min(support_tier) as support_tier
+    from {{ ref('stg_support__organizations') }}
     where billing_customer_id is not null
     group by billing_customer_id
 
@@ -98,6 +113,12 @@ final as (
         case when erp_matches.erp_customer_count = 1 then erp_matches.erp_customer_number end
             as erp_customer_number,
         cast(coalesce(erp_matches.erp_customer_count, 0) as integer) as erp_customer_count,
+        case when support_matches.support_organization_count = 1
+            then support_matches.support_organization_id end as support_organization_id,
+        case when support_matches.support_organization_count = 1
+            then support_matches.support_tier end as support_tier,
+        cast(coalesce(support_matches.support_organization_count, 0) as integer)
+            as support_organization_count,
         customers.created_at,
         first_invoices.first_invoice_at,
         subscription_summary.subscription_status,
@@ -106,6 +127,8 @@ final as (
     from customers
     left join erp_matches
         on customers.customer_id = erp_matches.billing_customer_id
+    left join support_matches
+        on customers.customer_id = support_matches.billing_customer_id
     left join first_invoices
         on customers.customer_id = first_invoices.customer_id
     left join subscription_summary
