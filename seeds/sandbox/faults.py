@@ -14,14 +14,14 @@ Spec grammar (``--faults``), comma-separated items, whitespace ignored::
     item    := rule | option
     rule    := target ":" kind "=" rate          rate: a number in [0, 1]
     target  := "*" | system ".*" | system "." endpoint
-    system  := "billing" | "erp" | "revrec"
+    system  := "billing" | "erp" | "revrec" | "support"
     kind    := "429" | "500" | "503" | "slow" | "drop" | "commit_timeout" | "duplicate" | "mutate"
     option  := "slow_ms=" int | "retry_after=" int | "hang_ms=" int
 
 Endpoints: billing.customers, billing.subscriptions, billing.invoices, billing.invoice_lines,
 billing.credit_notes, billing.credit_note_lines, billing.products, billing.prices,
 erp.suiteql, erp.journalentry (the POST), erp.journalentry_lookup (the GETs),
-revrec.schedules.
+revrec.schedules, support.organizations, support.service_credits.
 
 Precedence: for one endpoint and kind the most specific rule wins (``billing.invoices`` over
 ``billing.*`` over ``*``). Kinds that make no sense for an endpoint (``commit_timeout`` off the
@@ -45,19 +45,22 @@ BILLING_ENDPOINTS = (
     "billing.customers", "billing.subscriptions", "billing.invoices", "billing.invoice_lines",
     "billing.credit_notes", "billing.credit_note_lines", "billing.products", "billing.prices",
 )
+SUPPORT_ENDPOINTS = ("support.organizations", "support.service_credits")
 ENDPOINTS: tuple[str, ...] = (
     *BILLING_ENDPOINTS,
     "erp.suiteql", "erp.journalentry", "erp.journalentry_lookup",
     "revrec.schedules",
+    *SUPPORT_ENDPOINTS,
 )
-SYSTEMS = ("billing", "erp", "revrec")
+SYSTEMS = ("billing", "erp", "revrec", "support")
 STATUS_KINDS = ("429", "500", "503")
 KINDS = (*STATUS_KINDS, "slow", "drop", "commit_timeout", "duplicate", "mutate")
 
-_DUPLICATE_OK = frozenset({*BILLING_ENDPOINTS, "erp.suiteql", "revrec.schedules"})
+_DUPLICATE_OK = frozenset({*BILLING_ENDPOINTS, "erp.suiteql", "revrec.schedules",
+                           *SUPPORT_ENDPOINTS})
 _MUTATE_OK = frozenset({
     "billing.customers", "billing.subscriptions", "billing.invoices", "billing.credit_notes",
-    "billing.products", "billing.prices", "erp.suiteql", "revrec.schedules",
+    "billing.products", "billing.prices", "erp.suiteql", "revrec.schedules", *SUPPORT_ENDPOINTS,
 })
 _APPLICABLE: dict[str, frozenset[str]] = {
     "commit_timeout": frozenset({"erp.journalentry"}),

@@ -1,14 +1,16 @@
 """Request/response values shared by the API modules, and each system's error shape.
 
-The three imitated systems report errors in three different JSON shapes (Stripe's ``error``
-object, NetSuite's RFC 7807-style document with ``o:errorDetails``, a plain ``error``/``detail``
-pair for revrec). Handlers raise one ``ApiError`` and the system it belongs to renders it, so a
-connector is tested against the shape it will meet in production. Keeping these values free of
-``http.server`` lets the API modules be exercised without sockets.
+The imitated systems report errors in different JSON shapes (Stripe's ``error`` object,
+NetSuite's RFC 7807-style document with ``o:errorDetails``, a plain ``error``/``detail`` pair for
+revrec, Zendesk's ``error``/``description`` pair for support). Handlers raise one ``ApiError``
+and the system it belongs to renders it, so a connector is tested against the shape it will
+meet in production. Keeping these values free of ``http.server`` lets the API modules be
+exercised without sockets.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable
@@ -66,7 +68,8 @@ def _reason(status: int) -> str:
 
 
 def render_error(system: str, error: ApiError) -> Response:
-    """``error`` in the shape of ``system`` ("billing", "erp", "revrec" or anything else)."""
+    """``error`` in the shape of ``system`` ("billing", "erp", "support", "revrec" or anything
+    else)."""
     if system == "billing":
         payload: dict[str, Any] = {"error": {
             "type": STRIPE_TYPES.get(error.status, "api_error"),
@@ -79,6 +82,8 @@ def render_error(system: str, error: ApiError) -> Response:
             "status": error.status,
             "o:errorDetails": [{"detail": error.message, "o:errorCode": error.code}],
         }
+    elif system == "support":
+        payload = {"error": error.code, "description": error.message}
     else:
         payload = {"error": error.code, "detail": error.message}
     return json_response(error.status, payload, error.headers)
@@ -109,3 +114,27 @@ class Context:
     embed_lines: int
     stop_event: threading.Event
     record_fault: Callable[[str], None]  # log a fault (duplicate/mutate/commit_timeout) applied
+
+
+# ---- values the plain-REST APIs (revrec, support) share ----------------------------------------
+def json_value(value: object) -> object:
+    """A stored value as JSON: timestamps ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``, dates ISO."""
+    if isinstance(value, dt.datetime):
+        pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+        return value.strftime(pattern)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def parse_since(raw: str, code: str = "invalid_parameter") -> dt.datetime:
+    """An ``updated_since`` parameter as a naive UTC datetime (no offset means UTC); a 400
+    ``ApiError`` with ``code`` when it is not ISO 8601."""
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ApiError(400, code, f"updated_since must be an ISO 8601 timestamp, got {raw!r}."
+                       ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value

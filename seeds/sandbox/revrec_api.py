@@ -26,7 +26,15 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from seeds.sandbox.protocol import ApiError, Context, Request, Response, json_response
+from seeds.sandbox.protocol import (
+    ApiError,
+    Context,
+    Request,
+    Response,
+    json_response,
+    json_value,
+    parse_since,
+)
 from seeds.sandbox.store import REVREC_LINES, REVREC_SCHEDULES, public_columns, sql_table
 
 PATH = "/api/v1/revenue_schedules"
@@ -49,26 +57,6 @@ def _positive_int(query: dict[str, str], name: str, default: int) -> int:
         raise _bad(f"{name} must be an integer, got {raw!r}.") from None
     if value < 1:
         raise _bad(f"{name} must be at least 1.")
-    return value
-
-
-def parse_since(raw: str) -> dt.datetime:
-    """``updated_since`` as a naive UTC datetime."""
-    try:
-        value = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise _bad(f"updated_since must be an ISO 8601 timestamp, got {raw!r}.") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, dt.datetime):
-        pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-        return value.strftime(pattern)
-    if isinstance(value, dt.date):
-        return value.isoformat()
     return value
 
 
@@ -145,7 +133,7 @@ def list_schedules(req: Request, ctx: Context) -> Response:
         else:
             rows = _rows_at(cur, columns, start, offset, size)
     results = [
-        {column: _json_value(value) for column, value in zip(columns, row, strict=False)}
+        {column: json_value(value) for column, value in zip(columns, row, strict=False)}
         for row in rows
     ]
     _embed_lines(cur, results, [row[-1] for row in rows])

@@ -1,16 +1,16 @@
 """The sandbox HTTP server: routing, authentication, fault application and lifecycle.
 
-Demo, tests and benchmarks need the three money systems on loopback without the internet
-(DESIGN §3.1). This module wires the API modules to the stdlib ``ThreadingHTTPServer``: one
-thread per connection (HTTP/1.1 keep-alive), one DuckDB cursor per request, writes serialised
-by the store's lock. Each request is routed to a system and endpoint, authenticated in that
-system's way (401 in that system's error shape; the token is never echoed or logged), then
-faults are decided (see ``faults``) and applied around the handler: ``slow`` delays,
-status faults answer instead of the handler, ``drop`` writes the headers and half the body then
-closes the socket (a bodyless answer - the journal POST's 204 - is dropped whole: the
-connection closes without a response), ``commit_timeout`` sends nothing, holds the connection
-for ``hang_ms`` and closes it. The http.server access log is routed to the ``seeds.sandbox``
-logger at DEBUG with method, path and status only.
+Demo, tests and benchmarks need the three money systems and the support platform on loopback
+without the internet (DESIGN §3.1). This module wires the API modules to the stdlib
+``ThreadingHTTPServer``: one thread per connection (HTTP/1.1 keep-alive), one DuckDB cursor per
+request, writes serialised by the store's lock. Each request is routed to a system and
+endpoint, authenticated in that system's way (401 in that system's error shape; the token is
+never echoed or logged), then faults are decided (see ``faults``) and applied around the
+handler: ``slow`` delays, status faults answer instead of the handler, ``drop`` writes the
+headers and half the body then closes the socket (a bodyless answer - the journal POST's 204 -
+is dropped whole: the connection closes without a response), ``commit_timeout`` sends nothing,
+holds the connection for ``hang_ms`` and closes it. The http.server access log is routed to the
+``seeds.sandbox`` logger at DEBUG with method, path and status only.
 
 ``SandboxServer`` is the public face: ``start()``/``stop()`` (or a ``with`` block) for tests and
 the demo, ``serve_forever()`` for ``tieout sandbox serve`` - it returns cleanly on SIGINT or
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from seeds.sandbox import billing_api, erp_api, revrec_api
+from seeds.sandbox import billing_api, erp_api, revrec_api, support_api
 from seeds.sandbox.auth import SandboxTokens, api_key_ok, bearer_ok, tokens_from_env
 from seeds.sandbox.faults import FaultEvent, FaultInjector, FaultPlan, parse_fault_spec
 from seeds.sandbox.protocol import ApiError, Context, Request, Response, json_response, render_error
@@ -64,6 +64,12 @@ _STATUS_FAULTS: dict[str, dict[str, tuple[str | None, str]]] = {
         "500": ("server_error", "Internal server error."),
         "503": ("service_unavailable", "Service temporarily unavailable."),
     },
+    "support": {
+        "429": ("TooManyRequests", "You have made too many requests. Retry after the time in"
+                " the Retry-After header."),
+        "500": ("InternalServerError", "Something went wrong on our side."),
+        "503": ("ServiceUnavailable", "The support API is temporarily unavailable."),
+    },
 }
 _UNAUTHORIZED = {
     "billing": ApiError(401, None, "Invalid or missing API key. Provide your API key in the"
@@ -72,6 +78,7 @@ _UNAUTHORIZED = {
                     " Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User"
                     " Management > View Login Audit Trail."),
     "revrec": ApiError(401, "unauthorized", "Missing or invalid X-API-Key header."),
+    "support": ApiError(401, "Unauthorized", "Couldn't authenticate you"),
 }
 
 
@@ -102,6 +109,13 @@ def _journal_get(key: str, req: Request, ctx: Context) -> Response:
     return erp_api.get_journalentry(unquote(key), req, ctx)
 
 
+_SUPPORT_LISTS = "|".join(support_api.RESOURCES)
+
+
+def _support_list(resource: str, req: Request, ctx: Context) -> Response:
+    return support_api.list_resource(resource, req, ctx)
+
+
 _ROUTES = [
     _Route(rf"^/v1/({_BILLING_LISTS})/?$", "billing",
            {"GET": ("billing.{0}", _billing_list)}),
@@ -115,6 +129,8 @@ _ROUTES = [
            {"GET": ("erp.journalentry_lookup", _journal_get)}),
     _Route(r"^/api/v1/revenue_schedules/?$", "revrec",
            {"GET": ("revrec.schedules", revrec_api.list_schedules)}),
+    _Route(rf"^/api/v2/({_SUPPORT_LISTS})(?:\.json)?/?$", "support",
+           {"GET": ("support.{0}", _support_list)}),
 ]
 
 
@@ -131,6 +147,8 @@ def _system_of(path: str) -> str | None:
         return "billing"
     if path.startswith("/services/rest"):
         return "erp"
+    if path.startswith("/api/v2/") or path == "/api/v2":
+        return "support"
     if path.startswith("/api/"):
         return "revrec"
     return None
@@ -141,6 +159,8 @@ def _not_found(system: str | None, method: str, path: str) -> ApiError:
         return ApiError(404, None, f"Unrecognized request URL ({method}: {path}).")
     if system == "erp":
         return ApiError(404, "NONEXISTENT_ID", f"The requested resource {path} was not found.")
+    if system == "support":
+        return ApiError(404, "InvalidEndpoint", "Not found")
     return ApiError(404, "not_found", f"No endpoint at {path}.")
 
 
@@ -342,7 +362,8 @@ def _status_fault(system: str, kind: str, retry_after: int) -> ApiError:
 
 # ---- public server -----------------------------------------------------------------------------
 class SandboxServer:
-    """The sandbox billing, ERP and revrec APIs over one company directory, on loopback.
+    """The sandbox billing, ERP, revrec and support APIs over one company directory, on
+    loopback (a company without ``support/`` serves empty support lists).
 
     ``tokens`` default to ``tokens_from_env()``; ``faults`` is a spec (see ``faults``) parsed
     here, so a bad spec fails before anything binds; ``embed_lines`` caps the lines embedded
@@ -482,6 +503,8 @@ class SandboxServer:
             return bearer_ok(req.header("authorization"), self.tokens.billing)
         if system == "erp":
             return bearer_ok(req.header("authorization"), self.tokens.erp)
+        if system == "support":
+            return bearer_ok(req.header("authorization"), self.tokens.support)
         return api_key_ok(req.header("x-api-key"), self.tokens.revrec)
 
     def _call(self, system: str, handler: Handler, req: Request, plan: FaultPlan) -> Response:

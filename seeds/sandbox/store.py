@@ -12,6 +12,11 @@ lives in DuckDB, physically sorted the way its pages are read, with precomputed 
 - revrec schedules: ``_rseq`` = position in (``updated_at``, ``id``) order. A record whose
   ``updated_at`` is bumped gets the next ``_rseq``, so the order key stays consistent with the
   served order; ``_sidx`` is the stable key schedule lines hang off.
+- support organizations and service credits: the contract columns, sorted by (``updated_at``,
+  ``id``), the order their cursor pages are read in (the cursor is a key in that order, not a
+  position, so no order key is kept). A company written before the support platform existed
+  has no ``support/`` folder: the tables are then created empty, so the support endpoints
+  answer empty lists and the other systems are served as before.
 - ERP tables: exactly the contract columns (SuiteQL's ``SELECT *`` must show nothing else),
   timestamps as naive UTC ``TIMESTAMP``, and Oracle semantics for text: '' is stored as NULL.
 
@@ -83,8 +88,9 @@ ERP_TABLES: tuple[str, ...] = tuple(
 )
 REVREC_SCHEDULES = "revrec/revenue_schedules"
 REVREC_LINES = "revrec/revenue_schedule_lines"
+SUPPORT_TABLES: tuple[str, ...] = tuple(name for name in SCHEMAS if name.startswith("support/"))
 SERVED_TABLES: tuple[str, ...] = tuple(
-    name for name in SCHEMAS if name.split("/", 1)[0] in {"billing", "erp", "revrec"}
+    name for name in SCHEMAS if name.split("/", 1)[0] in {"billing", "erp", "revrec", "support"}
 )
 
 
@@ -152,7 +158,7 @@ class Store:
     def _load(self) -> None:
         con = self._con
         con.execute("SET GLOBAL TimeZone = 'UTC'")
-        for schema in ("billing", "erp", "revrec"):
+        for schema in ("billing", "erp", "revrec", "support"):
             con.execute(f"CREATE SCHEMA {schema}")
         for spec in BILLING_LISTS.values():
             self._load_list(spec)
@@ -167,6 +173,7 @@ class Store:
             )
         con.execute("CREATE VIEW erp.dual AS SELECT 'X' AS dummy")
         self._load_revrec()
+        self._load_support()
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
 
@@ -207,6 +214,18 @@ class Store:
             f" LEFT JOIN {sql_table(REVREC_SCHEDULES)} s ON s.id = l.schedule_id"
             " ORDER BY _sidx NULLS LAST, l.line_number"
         )
+
+    def _load_support(self) -> None:
+        present = (self.data_dir / "support").is_dir()
+        for name in SUPPORT_TABLES:
+            if present:  # a support folder must hold every support table (like any system)
+                source = f"SELECT {self._select_list(name)} FROM {self._parquet(name)}"
+            else:  # a company from before the support platform: empty lists
+                columns = ", ".join(f"CAST(NULL AS {duck_type(dtype)}) AS {quote(column)}"
+                                    for column, dtype in SCHEMAS[name].items())
+                source = f"SELECT {columns} LIMIT 0"
+            self._con.execute(f"CREATE TABLE {sql_table(name)} AS SELECT * FROM ({source})"
+                              " ORDER BY updated_at NULLS FIRST, id")
 
     # ---- use ----------------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -2,7 +2,8 @@
 
 Written through ``seeds.tables.conform`` so it follows the same contract as the generator's
 output, but small and with the awkward cases on purpose: invoices with more lines than are
-embedded, ties on ``created``/``updated_at``, two subsidiaries, closed periods, '' memos.
+embedded, ties on ``created``/``updated_at``, two subsidiaries, closed periods, '' memos; the
+support platform's records come from ``tests.support_records``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import requests
 
 from seeds.sandbox import SandboxServer, SandboxTokens
 from seeds.tables import conform
+from tests.support_records import write_support
 
 TOKENS = SandboxTokens(billing="bill-s3cret-token", erp="erp-s3cret-token",
-                       revrec="rev-s3cret-token")
+                       revrec="rev-s3cret-token", support="sup-s3cret-token")
 EMBED = 10
 UTC = dt.UTC
 
@@ -117,6 +119,7 @@ def build_company(root: Path, *, invoices: int = 40, seed: int = 3) -> Path:
     _write(root, "billing/credit_note_lines", note_lines)
     _write_erp(root, invoice_rows, rnd)
     _write_revrec(root, rnd)
+    write_support(root)
     return root
 
 
@@ -308,6 +311,15 @@ class Client:
     def revrec(self, timeout: float = 10, **params: Any) -> requests.Response:
         return self.session.get(f"{self.url}/api/v1/revenue_schedules", params=params,
                                 timeout=timeout, headers={"X-API-Key": TOKENS.revrec})
+
+    def support(self, resource: str, timeout: float = 10, **params: Any) -> requests.Response:
+        """``GET /api/v2/<resource>``; ``size``/``after``/``before`` become ``page[...]``."""
+        for name in ("size", "after", "before"):
+            if name in params:
+                params[f"page[{name}]"] = params.pop(name)
+        return self.session.get(f"{self.url}/api/v2/{resource}", params=params,
+                                timeout=timeout,
+                                headers={"Authorization": f"Bearer {TOKENS.support}"})
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ def generate(
     clean: Annotated[bool, typer.Option(
         "--clean", help="Inject no discrepancies: the three systems agree.")] = False,
 ) -> None:
-    """Write billing, ERP, revrec, usage and reference data plus ground_truth.csv to OUT."""
+    """Write billing, ERP, revrec, support, usage and reference data plus ground_truth.csv to
+    OUT."""
     from seeds.generator import Rates, RatesError, generate_company
 
     from .output import print_company
@@ -51,9 +52,11 @@ def serve(
              "erp.journalentry:commit_timeout=0.3'.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the fault plan.")] = 0,
 ) -> None:
-    """Serve DATA as the billing, ERP and revrec APIs until SIGINT/SIGTERM.
+    """Serve DATA as the billing, ERP, revrec and support APIs until SIGINT/SIGTERM.
 
-    Tokens come from TIEOUT_BILLING_API_KEY, TIEOUT_ERP_TOKEN and TIEOUT_REVREC_API_KEY.
+    Tokens come from TIEOUT_BILLING_API_KEY, TIEOUT_ERP_TOKEN and TIEOUT_REVREC_API_KEY, and
+    TIEOUT_SUPPORT_TOKEN for the support API (without it the support API refuses every
+    request). A company without support/ serves empty support lists.
     """
     from seeds.sandbox.faults import FaultSpecError
     from seeds.sandbox.server import SandboxServer, tokens_from_env
