@@ -30,6 +30,7 @@ TOKENS = SandboxTokens(
     billing="sk_test_bill_5f0c1d2e3a4b9c8d",
     erp="erp_tok_8c7b6a5d4e3f2a1b",
     revrec="rk_rev_1a2b3c4d5e6f7a8b",
+    support="zd_sup_9e8d7c6b5a4f3e2d",
 )
 EMBED = 1
 

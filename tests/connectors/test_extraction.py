@@ -20,10 +20,10 @@ from tests.connectors.helpers import (
     key_set,
     make_connector,
 )
-from tieout.connectors import BillingConnector, ErpConnector, RevrecConnector
+from tieout.connectors import BillingConnector, ErpConnector, RevrecConnector, SupportConnector
 from tieout.errors import InputError
 
-SYSTEMS = ("billing", "erp", "revrec")
+SYSTEMS = ("billing", "erp", "revrec", "support")
 SERVED = tuple(name for name in SCHEMAS if name.split("/", 1)[0] in SYSTEMS)
 # Columns a ``mutate`` fault legitimately changes while we page.
 VOLATILE = {"updated", "lastmodifieddate", "linelastmodifieddate", "updated_at"}
@@ -31,7 +31,7 @@ FAULTS = (
     "*:429=0.1,*:500=0.05,*:503=0.05,*:slow=0.05,*:drop=0.05,*:duplicate=0.25,*:mutate=0.25,"
     "slow_ms=5,retry_after=0"
 )
-SMALL_PAGES = {"billing": 20, "erp": 200, "revrec": 50}
+SMALL_PAGES = {"billing": 20, "erp": 200, "revrec": 50, "support": 10}
 RETRIED_KINDS = ("429", "500", "503", "drop")
 
 
@@ -47,7 +47,7 @@ def clean(server: SandboxServer) -> dict[str, pl.DataFrame]:
 
 
 def test_connectors_cover_every_served_table() -> None:
-    yielded = [t for c in (BillingConnector, ErpConnector, RevrecConnector)
+    yielded = [t for c in (BillingConnector, ErpConnector, RevrecConnector, SupportConnector)
                for tables in c.groups.values() for t in tables]
     assert sorted(yielded) == sorted(SERVED)  # each contract table from exactly one group
 

@@ -1,16 +1,18 @@
-"""API connectors: billing (Stripe-shaped), ERP (NetSuite SuiteQL), revrec (plain REST).
+"""API connectors: billing (Stripe-shaped), ERP (NetSuite SuiteQL), revrec (plain REST),
+support (Zendesk-shaped).
 
 Every connector has the same shape, so the extract step drives them alike:
 
 - ``connect(system, base_url, token, *, page_size=None, **client_options) -> Connector``
   builds the right auth headers and an ``HttpClient`` (retries, timeouts, stats, scrubbed
   errors - see ``http``).
-- ``connector.system``: "billing" | "erp" | "revrec"; ``connector.client.stats``: requests,
-  retries, errors by status, pages, records, latency samples (``ClientStats``).
+- ``connector.system``: "billing" | "erp" | "revrec" | "support";
+  ``connector.client.stats``: requests, retries, errors by status, pages, records, latency
+  samples (``ClientStats``).
 - ``connector.groups``: table group -> contract tables one ``extract`` call yields. A group is
   named after its parent contract table and also yields the child tables embedded in it
   ("billing/invoices" -> invoices and invoice_lines; "revrec/revenue_schedules" -> schedules
-  and schedule lines; every ERP table is its own group).
+  and schedule lines; every ERP table and each support list is its own group).
 - ``connector.tables``: every contract table the connector yields.
 - ``connector.extract(table_group, since=None) -> Iterator[Batch]``: lazy, one ``Batch`` per
   page per table, frames built with ``loose_frame`` (every contract column, values as
@@ -32,6 +34,7 @@ from tieout.connectors.erp import ErpConnector
 from tieout.connectors.factory import CONNECTORS, auth_headers, connect
 from tieout.connectors.http import ClientStats, HttpClient, SourceError, parse_retry_after
 from tieout.connectors.revrec import RevrecConnector
+from tieout.connectors.support import SupportConnector
 
 __all__ = [
     "CONNECTORS",
@@ -43,6 +46,7 @@ __all__ = [
     "HttpClient",
     "RevrecConnector",
     "SourceError",
+    "SupportConnector",
     "as_utc",
     "auth_headers",
     "connect",

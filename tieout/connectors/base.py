@@ -30,6 +30,7 @@ from tieout.errors import InputError
 from tieout.extract.batch import Batch, loose_frame
 
 WATERMARK_OVERLAP = timedelta(minutes=5)
+EARLIEST = datetime.min.replace(tzinfo=UTC)  # sorts first, like a missing timestamp
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -44,18 +45,41 @@ def next_watermark(started_at: datetime) -> datetime:
     return as_utc(started_at) - WATERMARK_OVERLAP
 
 
+def iso_z(moment: datetime) -> str:
+    """An ``updated_since`` value for the plain-REST APIs: ISO 8601 in UTC with a Z."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def parse_timestamp(raw: object) -> datetime | None:
+    """An ISO 8601 timestamp a source sent, as aware UTC (no offset means UTC); None when it
+    is missing or unreadable (the gate reports unreadable values; paging only compares)."""
+    if raw is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(str(raw)))
+    except ValueError:
+        return None
+
+
 class Connector(ABC):
     """Base of the billing, ERP and revrec connectors (see the module docstring).
 
-    Subclasses set ``system`` and ``groups`` and implement ``_extract``; ``extract`` checks
-    the group and normalises the watermark before any request is made.
+    Subclasses set ``system``, ``groups`` and ``max_page_size`` (the API's limit, also the
+    default) and implement ``_extract``; ``extract`` checks the group and normalises the
+    watermark before any request is made.
     """
 
     system: ClassVar[str]
     groups: ClassVar[Mapping[str, tuple[str, ...]]]  # group (parent table) -> tables yielded
+    max_page_size: ClassVar[int]
 
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, *, page_size: int | None = None) -> None:
+        size = self.max_page_size if page_size is None else page_size
+        if not 1 <= size <= self.max_page_size:
+            raise ValueError(f"{self.system} page_size must be 1..{self.max_page_size}, "
+                             f"got {page_size}")
         self.client = client
+        self.page_size = size
         self.tables: tuple[str, ...] = tuple(
             table for tables in self.groups.values() for table in tables
         )

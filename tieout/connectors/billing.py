@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from tieout.connectors.base import Connector
-from tieout.connectors.http import HttpClient
 from tieout.extract.batch import Batch
 
 MAX_PAGE_SIZE = 100  # Stripe's limit
@@ -62,12 +61,7 @@ class BillingConnector(Connector):
         group: (group,) if spec.child_table is None else (group, spec.child_table)
         for group, spec in _RESOURCES.items()
     }
-
-    def __init__(self, client: HttpClient, *, page_size: int = MAX_PAGE_SIZE) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"billing page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
-        super().__init__(client)
-        self.page_size = page_size
+    max_page_size: ClassVar[int] = MAX_PAGE_SIZE
 
     def _extract(self, group: str, since: datetime | None) -> Iterator[Batch]:
         spec = _RESOURCES[group]

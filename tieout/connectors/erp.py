@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 from seeds.tables import SCHEMAS
 from tieout.connectors.base import Connector
-from tieout.connectors.http import HttpClient
 from tieout.extract.batch import Batch
 
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -74,12 +73,7 @@ class ErpConnector(Connector):
     groups: ClassVar[dict[str, tuple[str, ...]]] = {
         f"erp/{table}": (f"erp/{table}",) for table in (*_REFERENCE, *_INCREMENTAL)
     }
-
-    def __init__(self, client: HttpClient, *, page_size: int = MAX_PAGE_SIZE) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"ERP page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
-        super().__init__(client)
-        self.page_size = page_size
+    max_page_size: ClassVar[int] = MAX_PAGE_SIZE
 
     def _extract(self, group: str, since: datetime | None) -> Iterator[Batch]:
         table = group.split("/", 1)[1]

@@ -1,7 +1,8 @@
 """Build a connector from configuration: the system name, its base URL and its token.
 
-Each system expects its credential in its own header - billing (Stripe) and the ERP
-(NetSuite token auth) as ``Authorization: Bearer``, revrec as ``X-API-Key`` - and the ERP wants
+Each system expects its credential in its own header - billing (Stripe), the ERP (NetSuite
+token auth) and support (a Zendesk OAuth access token) as ``Authorization: Bearer``, revrec as
+``X-API-Key`` - and the ERP wants
 ``Prefer: transient`` on SuiteQL calls. Keeping that here means callers (the pipeline
 resources, the demo) only ever handle a token string from the environment, and the
 ``HttpClient`` knows every header value is a secret to scrub.
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from tieout.connectors import billing, erp, revrec
 from tieout.connectors.base import Connector
 from tieout.connectors.billing import BillingConnector
 from tieout.connectors.erp import ErpConnector
 from tieout.connectors.http import HttpClient
 from tieout.connectors.revrec import RevrecConnector
+from tieout.connectors.support import SupportConnector
 from tieout.errors import InputError
 
 CONNECTORS: dict[str, type[Connector]] = {
     "billing": BillingConnector,
     "erp": ErpConnector,
     "revrec": RevrecConnector,
+    "support": SupportConnector,
 }
 
 
@@ -38,7 +40,7 @@ def auth_headers(system: str, token: str) -> dict[str, str]:
 
 def connect(system: str, base_url: str, token: str, *, page_size: int | None = None,
             **client_options: Any) -> Connector:
-    """A connector for ``system`` ("billing", "erp" or "revrec") at ``base_url``.
+    """A connector for ``system`` (a key of ``CONNECTORS``) at ``base_url``.
 
     ``client_options`` go to ``HttpClient`` (timeouts, retry limits, ``sleep``...);
     ``page_size`` to the connector (default: the API's maximum). An unknown system or an
@@ -51,8 +53,4 @@ def connect(system: str, base_url: str, token: str, *, page_size: int | None = N
     if page_size is not None and page_size < 1:
         raise InputError(f"{system}: page_size must be at least 1, got {page_size}")
     client = HttpClient(system, base_url, auth_headers(system, token.strip()), **client_options)
-    if system == "billing":
-        return BillingConnector(client, page_size=page_size or billing.MAX_PAGE_SIZE)
-    if system == "erp":
-        return ErpConnector(client, page_size=page_size or erp.MAX_PAGE_SIZE)
-    return RevrecConnector(client, page_size=page_size or revrec.MAX_PAGE_SIZE)
+    return CONNECTORS[system](client, page_size=page_size)

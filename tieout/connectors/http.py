@@ -1,6 +1,6 @@
 """One HTTP client for every connector: a session, timeouts, bounded retries, secret-free errors.
 
-The three sources fail in the same few ways on a bad night - rate limits (429 with
+The sources fail in the same few ways on a bad night - rate limits (429 with
 ``Retry-After``), 5xx, refused or dropped connections, slow answers, a 200 whose body is cut
 off - and the nightly run must ride those out without hammering a struggling API, without
 waiting forever, and without ever letting a credential reach a log line, an exception or a
@@ -142,10 +142,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def server_message(body: bytes) -> str:
-    """The error message in any of the three systems' error shapes (or the body's start).
+    """The error message in any of the systems' error shapes (or the body's start).
 
     Stripe ``{"error": {"code", "message"}}``; NetSuite ``{"title", "o:errorDetails":
-    [{"detail", "o:errorCode"}]}``; revrec ``{"error": code, "detail": message}``.
+    [{"detail", "o:errorCode"}]}``; revrec ``{"error": code, "detail": message}``; Zendesk
+    ``{"error": code, "description": message}``.
     """
     try:
         payload = json.loads(body)
@@ -160,7 +161,7 @@ def server_message(body: bytes) -> str:
         elif isinstance(details, list) and details and isinstance(details[0], dict):
             text = _coded(details[0].get("o:errorCode"), details[0].get("detail"))
         elif isinstance(error, str) or isinstance(payload.get("detail"), str):
-            text = _coded(error, payload.get("detail"))
+            text = _coded(error, payload.get("detail") or payload.get("description"))
         if not text:
             text = str(payload.get("message") or payload.get("title") or "")
     if not text:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from tieout.connectors.base import Connector
+from tieout.connectors.base import EARLIEST, Connector, iso_z, parse_timestamp
 from tieout.connectors.http import HttpClient
 from tieout.extract.batch import Batch
 
@@ -50,14 +50,9 @@ PATH = "/api/v1/revenue_schedules"
 MAX_PAGE_SIZE = 500
 SCHEDULES = "revrec/revenue_schedules"
 LINES = "revrec/revenue_schedule_lines"
-_START = datetime.min.replace(tzinfo=UTC)  # sorts first, like a NULL updated_at
+_START = EARLIEST  # a NULL updated_at sorts first
 
 _Page = tuple[list[dict[str, Any]], str]  # (schedules, origin)
-
-
-def _iso(moment: datetime) -> str:
-    """``updated_since`` text: ISO 8601 in UTC with a Z."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class RevrecConnector(Connector):
@@ -65,16 +60,14 @@ class RevrecConnector(Connector):
 
     system: ClassVar[str] = "revrec"
     groups: ClassVar[dict[str, tuple[str, ...]]] = {SCHEDULES: (SCHEDULES, LINES)}
+    max_page_size: ClassVar[int] = MAX_PAGE_SIZE
 
-    def __init__(self, client: HttpClient, *, page_size: int = MAX_PAGE_SIZE,
+    def __init__(self, client: HttpClient, *, page_size: int | None = None,
                  catchup_overlap: timedelta = timedelta(seconds=60), max_passes: int = 3,
                  now: Callable[[], datetime] | None = None) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"revrec page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
         if max_passes < 1:
             raise ValueError(f"max_passes must be at least 1, got {max_passes}")
-        super().__init__(client)
-        self.page_size = page_size
+        super().__init__(client, page_size=page_size)
         self.catchup_overlap = catchup_overlap
         self.max_passes = max_passes
         self._now = now if now is not None else (lambda: datetime.now(UTC))
@@ -190,7 +183,7 @@ class RevrecConnector(Connector):
         path = PATH
         params: dict[str, Any] = {"page": 1, "page_size": self.page_size}
         if frontier != _START:
-            params["updated_since"] = _iso(frontier)
+            params["updated_since"] = iso_z(frontier)
         while True:
             body = self.client.get_json(path, params)
             results = body.get("results")
@@ -232,9 +225,8 @@ class RevrecConnector(Connector):
         raw = schedule.get("updated_at")
         if raw is None:
             return _START
-        try:
-            stamp = datetime.fromisoformat(str(raw))
-        except ValueError:
+        stamp = parse_timestamp(raw)
+        if stamp is None:  # seek paging cannot place it
             raise self.client.error("GET", PATH, f"schedule {schedule.get('id')}: updated_at "
-                                    f"{raw!r} is not an ISO 8601 timestamp") from None
-        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+                                    f"{raw!r} is not an ISO 8601 timestamp")
+        return stamp
