@@ -17,6 +17,7 @@ _TOTALS = {
     "erp/transaction": ("t.foreigntotal", "c.symbol",
                         "JOIN raw_erp.currency c ON c.id = t.currency"),
     "revrec/revenue_schedules": ("CAST(t.total_amount AS DECIMAL(20, 2))", "t.currency", ""),
+    "support/service_credits": ("CAST(t.amount AS DECIMAL(20, 2))", "t.currency", ""),
 }
 
 

@@ -107,7 +107,11 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
                 if _permanent(exc):  # retrying cannot help: fail now, with the one-line reason
                     raise dg.Failure(description=str(exc), allow_retries=False) from None
                 raise
-            context.log.info(f"{source}: {report.received:,} records in {report.seconds:.1f} s")
+            if source not in cfg.sources:  # an optional source this company does not have
+                context.log.info(f"{source}: not configured; its raw tables stay as they are")
+            else:
+                context.log.info(f"{source}: {report.received:,} records in "
+                                 f"{report.seconds:.1f} s")
             for table in tables:
                 yield from results(con, table, report)
         finally:

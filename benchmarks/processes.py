@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-TOKEN_VARS = ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY")
+TOKEN_VARS = ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY",
+              "TIEOUT_SUPPORT_TOKEN")
 SERVE = """
 import sys
 from pathlib import Path
@@ -112,7 +113,7 @@ def api_env() -> dict[str, str]:
 def token_map(env: dict[str, str]) -> dict[str, str]:
     """The tokens of ``api_env`` by source, as ``run_extraction`` takes them."""
     return {"billing": env["TIEOUT_BILLING_API_KEY"], "erp": env["TIEOUT_ERP_TOKEN"],
-            "revrec": env["TIEOUT_REVREC_API_KEY"]}
+            "revrec": env["TIEOUT_REVREC_API_KEY"], "support": env["TIEOUT_SUPPORT_TOKEN"]}
 
 
 @contextlib.contextmanager

@@ -16,8 +16,9 @@ Steps (DESIGN §2, §10 "received = landed + quarantined"):
 Quarantine columns: ``table, origin, row`` (Int64 position in the batch), ``check, column,
 value`` (the value as received, as text), ``reason`` (one line) and ``record`` (the whole raw
 row as JSON).  Check names: ``type``, ``required``, ``enum``, ``currency``, ``date_range``,
-``non_negative``, ``positive``, ``decimal_amount``, ``period_format``, ``exponent`` and
-``unique_key_in_batch`` (all copies of a duplicated natural key are quarantined).
+``date_order``, ``non_negative``, ``positive``, ``decimal_amount``, ``period_format``,
+``exponent`` and ``unique_key_in_batch`` (all copies of a duplicated natural key are
+quarantined).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ RULES_SELECTION = (dg.AssetSelection.checks(reconciliation_rules)
 
 extract_job = dg.define_asset_job(
     "extract", selection=dg.AssetSelection.groups(*EXTRACT_GROUPS),
-    description="Land reference data, billing, ERP and revrec into the raw schemas.")
+    description="Land reference data, billing, ERP, revrec and support (when configured) into "
+                "the raw schemas.")
 
 usage_job = dg.define_asset_job(
     "extract_usage", selection=dg.AssetSelection.groups("usage"),
@@ -31,10 +32,11 @@ usage_job = dg.define_asset_job(
 reconcile_job = dg.define_asset_job(
     "reconcile",
     selection=dg.AssetSelection.groups(*EXTRACT_GROUPS) | DBT_SELECTION | RULES_SELECTION,
-    description="Extract billing, ERP, revrec and reference data, dbt build (models and "
-                "tests), then one check per reconciliation rule on marts/fct_exceptions and "
-                "the review state (ops/exception_review) and the analysts' snapshot. "
-                "Usage files land through extract_usage (daily partitions).")
+    description="Extract billing, ERP, revrec, support (when configured) and reference data, "
+                "dbt build (models and tests), then one check per reconciliation rule on "
+                "marts/fct_exceptions and the review state (ops/exception_review) and the "
+                "analysts' snapshot. Usage files land through extract_usage (daily "
+                "partitions).")
 
 post_journals_job = dg.define_asset_job(
     "post_usage_journals", selection=dg.AssetSelection.groups("usage", "journals"),

@@ -70,3 +70,25 @@ def test_extract_assets_materialize_with_passing_checks(files_config: TieoutConf
     md = usage.get_asset_materialization_events()[0].materialization.metadata
     on_disk = len(list((files_config.root / "usage" / f"date={day}").glob("*.parquet")))
     assert on_disk == 1 and md["landed"].value > 0
+
+
+def test_an_unconfigured_optional_source_materializes_empty(files_config: TieoutConfig) -> None:
+    """A company without the support platform: the support asset still runs (nothing landed,
+    every check passing), so jobs and freshness behave as for any other source."""
+    from assets import RAW_ASSETS
+    from pipelines.resources import SourceSecrets, TieoutSettings
+
+    text = files_config.path.read_text()
+    files_config.path.write_text(
+        text.replace(text[text.index("[sources.support]"):text.index("[sources.usage]")], ""))
+    resources = {"tieout": TieoutSettings(config_path=str(files_config.path)),
+                 "secrets": SourceSecrets()}
+    result = dg.materialize([a for a in RAW_ASSETS if a.partitions_def is None],
+                            resources=resources, instance=dg.DagsterInstance.ephemeral(),
+                            selection=dg.AssetSelection.groups("support"))
+    assert result.success
+    mats = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert set(mats) == {"raw/support/organizations", "raw/support/service_credits"}
+    assert all(md["received"].value == md["rows_in_table"].value == 0 for md in mats.values())
+    assert all(e.passed for e in result.get_asset_check_evaluations())

@@ -36,7 +36,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, webhook: list[dict],  # no
                                       capsys: pytest.CaptureFixture[str]) -> None:
     values = {name: f"{name.lower()}-{secrets.token_urlsafe(18)}" for name in (
         "TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY",
-        "TIEOUT_PG_PASSWORD")}
+        "TIEOUT_SUPPORT_TOKEN", "TIEOUT_PG_PASSWORD")}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))

@@ -18,7 +18,11 @@ from typing import Any, Literal
 from tieout.errors import InputError
 from tieout.money import CURRENCY_EXPONENTS
 
-SOURCES = ("billing", "erp", "revrec", "usage")
+SOURCES = ("billing", "erp", "revrec", "support", "usage")
+# Sources a company may not have: without a [sources.<name>] block their raw tables simply
+# stay empty and every run, job and asset still works (the support platform came after the
+# three money systems, and older companies and configurations have no support data).
+OPTIONAL_SOURCES = frozenset({"support"})
 Mode = Literal["api", "files"]
 
 

@@ -11,10 +11,11 @@ import pandera.polars as pa
 
 from seeds.tables import SCHEMAS
 
-from . import billing, erp, reference, revrec, usage
+from . import billing, erp, reference, revrec, support, usage
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
-    **reference.MODELS, **billing.MODELS, **erp.MODELS, **revrec.MODELS, **usage.MODELS,
+    **reference.MODELS, **billing.MODELS, **erp.MODELS, **revrec.MODELS, **support.MODELS,
+    **usage.MODELS,
 }
 
 _missing = set(SCHEMAS) ^ set(MODELS)

@@ -5,9 +5,10 @@ Every check carries a ``name`` (what the quarantine records in its ``check`` col
 The gate reads both back from the compiled schema, so a model is the single place where a
 rule and its wording live.
 
-Check names used here: ``required``, ``enum``, ``currency``, ``date_range``, ``non_negative``,
-``positive``, ``decimal_amount``, ``period_format``, ``exponent``, ``unique_key_in_batch``
-(pandera's own ``not_nullable`` is reported as ``required`` by the gate).
+Check names used here: ``required``, ``enum``, ``currency``, ``date_range``, ``date_order``,
+``non_negative``, ``positive``, ``decimal_amount``, ``period_format``, ``exponent``,
+``unique_key_in_batch`` (pandera's own ``not_nullable`` is reported as ``required`` by the
+gate).
 
 All checks are vectorised polars expressions over the typed frame; nulls pass every check
 except nullability (``ignore_na``), so a missing value is reported once, as ``required``.
@@ -111,6 +112,28 @@ def date_range(*columns: str) -> classmethod:
 def non_negative(*columns: str) -> classmethod:
     """Counts and amounts that cannot be negative."""
     return _column_check(columns, "non_negative", "is negative", lambda c: c >= 0)
+
+
+def non_negative_decimal(*columns: str) -> classmethod:
+    """Decimal *strings* (amounts kept as text) that cannot be negative; "-0.00" is zero.
+    Malformed text is left to ``decimal_amount``."""
+    return _column_check(columns, "non_negative", "is negative",
+                         lambda c: ~(c.str.starts_with("-") & c.str.contains(r"[1-9]")))
+
+
+def not_before(column: str, *, start: str) -> classmethod:
+    """The end of a validity window must not precede its start (``start``, same row).
+
+    A missing end is an open window and a missing start is reported as ``required``, so both
+    pass here.  Attached to the end column, so the quarantine names the value that is wrong.
+    """
+
+    def check(cls: type, data: pa.PolarsData) -> pl.LazyFrame:
+        end, begin = pl.col(data.key), pl.col(start)
+        return data.lazyframe.select(end.is_null() | begin.is_null() | (end >= begin))
+
+    check.__name__ = "_date_order"
+    return pa.check(column, name="date_order", description=f"is before {start}")(check)
 
 
 def positive(*columns: str) -> classmethod:

@@ -56,7 +56,19 @@ def write_config(out: Path, *, seed: int, invoices: int, mode: str = "files",
                  base_url: str = "http://127.0.0.1:8765", name: str = "tieout.toml",
                  warehouse: str = "warehouse.duckdb") -> Path:
     """A ready configuration for this company; files mode by default, or API mode against a
-    sandbox at ``base_url`` (the demo and tests write one once the sandbox has its port)."""
+    sandbox at ``base_url`` (the demo and tests write one once the sandbox has its port).
+
+    The support source is optional (``tieout.config.OPTIONAL_SOURCES``): its block is written
+    when the company has a ``support/`` folder, so a company generated before the support
+    platform gets a configuration that still loads and runs.
+    """
+    support = f'''
+[sources.support]
+mode = "{mode}"
+path = "support"
+base_url = "{base_url}"
+token_env = "TIEOUT_SUPPORT_TOKEN"
+''' if (out / "support").is_dir() else ""
     text = f'''# tieout configuration for a generated company (seed {seed}, ~{invoices} invoices).
 # Files mode reads the Parquet exports next to this file.  For API mode start the sandbox
 # (tieout sandbox serve --data . --port 8765), set mode = "api" and export the tokens named
@@ -103,7 +115,7 @@ mode = "{mode}"
 path = "revrec"
 base_url = "{base_url}"
 token_env = "TIEOUT_REVREC_API_KEY"
-
+{support}
 [sources.usage]
 mode = "files"
 path = "usage"

@@ -6,7 +6,8 @@
   non-zero), flags already "T"/"F";
 - revrec: amounts already decimal strings, dates ISO, timestamps ISO 8601 ending in "Z" on
   even rows and "+00:00" on odd rows;
-- usage and reference: timestamps ISO 8601 with "Z", decimals as polars prints them.
+- support, usage and reference: timestamps ISO 8601 with "Z", decimals as polars prints them
+  (support amounts are decimal strings already).
 """
 
 from __future__ import annotations

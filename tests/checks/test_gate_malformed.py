@@ -111,6 +111,26 @@ CASES = [
     Case("billing/invoice_lines", "proration", "yes", "type",
          "proration 'yes' is not a boolean (true/false)"),
     Case("billing/invoices", "amount_due", "-1", "non_negative", "amount_due '-1' is negative"),
+    # support: tiers the rules can judge, a validity window that is one, credits as amounts
+    Case("support/organizations", "support_tier", "gold", "enum",
+         "support_tier 'gold' is not one of: standard, premium, enterprise"),
+    Case("support/organizations", "entitlement_status", "expired", "enum",
+         "entitlement_status 'expired' is not one of: active, suspended"),
+    Case("support/organizations", "valid_to", "2001-01-01", "date_order",
+         "valid_to '2001-01-01' is before valid_from"),
+    Case("support/organizations", "id", "org-17", "type", "id 'org-17' is not an integer"),
+    Case("support/service_credits", "amount", "-25.00", "non_negative",
+         "amount '-25.00' is negative", where=pl.col("currency") != "JPY"),
+    Case("support/service_credits", "amount", "25.5.0", "decimal_amount",
+         "amount '25.5.0' is not a plain decimal amount with at most the currency's decimal "
+         "places (EUR 2, GBP 2, JPY 0, USD 2)", where=pl.col("currency") != "JPY"),
+    Case("support/service_credits", "currency", "usd", "currency",
+         "currency 'usd' is not a currency tieout knows (uppercase ISO 4217: EUR, GBP, JPY, USD)",
+         where=pl.col("currency") != "JPY"),
+    Case("support/service_credits", "status", "refunded", "enum",
+         "status 'refunded' is not one of: promised, applied", where=pl.col("id") > 0),
+    Case("support/service_credits", "organization_id", None, "required",
+         "organization_id is required but missing", where=pl.col("id") > 0),
 ]
 
 
@@ -140,6 +160,25 @@ def test_malformed_value_is_quarantined(company500: CompanySummary, case: Case) 
         typed.height, typed.height - 1, 1)
     good = pl.int_range(pl.len()) != row
     assert result.clean.equals(typed.filter(good))
+
+
+def test_support_records_without_billing_link_or_end_date_land(
+        company500: CompanySummary) -> None:
+    """An organization with no external_id (no billing customer), an open-ended or one-day
+    entitlement, no covered product, and a credit without a credit note all land: the support
+    rules must see them; malformed is not the same as disagreeing with billing."""
+    table = "support/organizations"
+    typed = read_table(company500.out_dir, table)
+    loose = render_loose(table, typed)
+    loose = set_cell(loose, 1, "external_id", None)
+    loose = set_cell(loose, 2, "valid_to", None)
+    loose = set_cell(set_cell(loose, 3, "valid_from", "2025-05-01"), 3, "valid_to", "2025-05-01")
+    loose = set_cell(loose, 4, "covered_products", "")
+    assert gate(Batch(table, loose, "GET /api/v2/organizations")).quarantined == 0
+    credits = render_loose("support/service_credits",
+                           read_table(company500.out_dir, "support/service_credits"))
+    credits = set_cell(set_cell(credits, 0, "credit_note_id", None), 0, "status", "promised")
+    assert gate(Batch("support/service_credits", credits, "p")).quarantined == 0
 
 
 def test_unicode_id_is_allowed_and_lands(company500: CompanySummary) -> None:

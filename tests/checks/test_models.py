@@ -9,6 +9,7 @@ from checks.schemas import MODELS
 from checks.schemas.billing import StripeInvoice, StripeInvoiceLine
 from checks.schemas.erp import NetSuiteTransaction
 from checks.schemas.revrec import RevrecSchedule
+from checks.schemas.support import ZendeskOrganization, ZendeskServiceCredit
 from checks.schemas.usage import UsageEvent
 from seeds.tables import KEYS, SCHEMAS
 
@@ -24,6 +25,8 @@ def test_models_are_named_after_the_source_records() -> None:
     assert MODELS["erp/transaction"] is NetSuiteTransaction
     assert MODELS["revrec/revenue_schedules"] is RevrecSchedule
     assert MODELS["usage/events"] is UsageEvent
+    assert MODELS["support/organizations"] is ZendeskOrganization
+    assert MODELS["support/service_credits"] is ZendeskServiceCredit
 
 
 @pytest.mark.parametrize("table", list(SCHEMAS))
@@ -51,8 +54,8 @@ def test_every_model_checks_its_natural_key_and_keys_are_required(table: str) ->
 def test_every_check_has_a_quarantine_name_and_a_description(table: str) -> None:
     schema = MODELS[table].to_schema()
     checks = [c for col in schema.columns.values() for c in col.checks] + list(schema.checks)
-    allowed = {"required", "enum", "currency", "date_range", "non_negative", "positive",
-               "decimal_amount", "period_format", "exponent", "unique_key_in_batch"}
+    allowed = {"required", "enum", "currency", "date_range", "date_order", "non_negative",
+               "positive", "decimal_amount", "period_format", "exponent", "unique_key_in_batch"}
     for check in checks:
         assert check.name in allowed
         assert check.description and "\n" not in check.description

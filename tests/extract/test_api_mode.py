@@ -25,9 +25,11 @@ from tieout.warehouse.schema import VERSION_COLUMN
 from .test_files_mode import assert_lands_exactly, raw_frame
 
 TOKENS = SandboxTokens(billing="sk_test_SECRET-billing-7d1f", erp="erp-SECRET-3c9a",
-                       revrec="rr-SECRET-aa04")
-TOKEN_MAP = {"billing": TOKENS.billing, "erp": TOKENS.erp, "revrec": TOKENS.revrec}
-API_TABLES = [t for t in SCHEMAS if t.split("/")[0] in ("billing", "erp", "revrec")]
+                       revrec="rr-SECRET-aa04", support="zd-SECRET-51c2")
+TOKEN_MAP = {"billing": TOKENS.billing, "erp": TOKENS.erp, "revrec": TOKENS.revrec,
+             "support": TOKENS.support}
+API_SOURCES = ["billing", "erp", "revrec", "support"]
+API_TABLES = [t for t in SCHEMAS if t.split("/")[0] in API_SOURCES]
 FAST = {"sleep": lambda seconds: None}  # retries without real waiting
 
 
@@ -47,7 +49,7 @@ def test_api_mode_lands_what_the_generator_wrote(files_config: TieoutConfig,
                                                  sandbox: SandboxServer) -> None:
     cfg = api_config(files_config, sandbox.url)
     con = open_warehouse(cfg.warehouse)
-    report = run_extraction(con, cfg, ["billing", "erp", "revrec"], tokens=TOKEN_MAP)
+    report = run_extraction(con, cfg, API_SOURCES, tokens=TOKEN_MAP)
     assert report.received > 0 and all(t.quarantined == 0 for t in report.tables.values())
     for table in API_TABLES:
         expected = conform(table, pl.read_parquet(files_config.root / f"{table}.parquet"))
@@ -59,7 +61,24 @@ def test_api_mode_lands_what_the_generator_wrote(files_config: TieoutConfig,
                           ("billing/customers", "billing/subscriptions", "billing/invoices",
                            "billing/credit_notes", "billing/products", "billing/prices",
                            *(t for t in API_TABLES if t.startswith("erp/")),
-                           "revrec/revenue_schedules")}
+                           "revrec/revenue_schedules", "support/organizations",
+                           "support/service_credits")}
+
+
+def test_files_and_api_land_identical_support_tables(files_config: TieoutConfig,
+                                                     sandbox: SandboxServer) -> None:
+    """The same support platform read as exports and through its API: equal raw tables
+    (every contract column, values and types), nothing quarantined on either side."""
+    files_con = open_warehouse(files_config.warehouse)
+    from_files = run_extraction(files_con, files_config, ["support"])
+    api_con = open_warehouse(api_config(files_config, sandbox.url).warehouse)
+    from_api = run_extraction(api_con, api_config(files_config, sandbox.url), ["support"],
+                              tokens=TOKEN_MAP, client_options={"page_size": 7})
+    for table in ("support/organizations", "support/service_credits"):
+        assert from_files.tables[table].landed == from_api.tables[table].landed > 0, table
+        assert from_files.tables[table].quarantined == from_api.tables[table].quarantined == 0
+        assert raw_frame(files_con, table).equals(raw_frame(api_con, table)), table
+    assert sandbox.request_counts["support.organizations"] > 2  # several cursor pages
 
 
 def _business(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
@@ -73,18 +92,19 @@ def test_every_fault_kind_ends_with_the_same_raw_tables(files_config: TieoutConf
     clean_con = open_warehouse(files_config.root / "clean.duckdb")
     with SandboxServer(files_config.root, tokens=TOKENS) as clean_server:
         run_extraction(clean_con, api_config(files_config, clean_server.url, "clean.toml",
-                                             "clean.duckdb"), ["billing", "erp", "revrec"],
-                       tokens=TOKEN_MAP)
+                                             "clean.duckdb"), API_SOURCES, tokens=TOKEN_MAP)
     spec = ("*:429=0.1,*:500=0.05,*:503=0.1,*:drop=0.05,*:slow=0.1,billing.*:duplicate=0.2,"
-            "revrec.*:duplicate=0.2,billing.*:mutate=0.1,revrec.*:mutate=0.1,slow_ms=20,"
-            "retry_after=0")
+            "revrec.*:duplicate=0.2,support.*:duplicate=0.2,billing.*:mutate=0.1,"
+            "revrec.*:mutate=0.1,support.*:mutate=0.1,slow_ms=20,retry_after=0")
     with SandboxServer(files_config.root, tokens=TOKENS, faults=spec, seed=5) as faulty:
         cfg = api_config(files_config, faulty.url, "faulty.toml", "faulty.duckdb")
         con = open_warehouse(cfg.warehouse)
-        run_extraction(con, cfg, ["billing", "erp", "revrec"], tokens=TOKEN_MAP,
+        run_extraction(con, cfg, API_SOURCES, tokens=TOKEN_MAP,
                        client_options={**FAST, "page_size": 25})
         kinds = {kind for (_endpoint, kind) in faulty.fault_counts}
+        systems = {endpoint.split(".")[0] for (endpoint, _kind) in faulty.fault_counts}
     assert kinds >= {"429", "500", "503", "drop", "slow", "duplicate", "mutate"}
+    assert systems == set(API_SOURCES)
     for table in API_TABLES:
         assert _business(con, table).equals(_business(clean_con, table)), table
         version = VERSION_COLUMN.get(table)
@@ -106,7 +126,7 @@ def test_incremental_run_fetches_only_what_changed(files_config: TieoutConfig) -
     with SandboxServer(root, tokens=TOKENS) as first:
         cfg = api_config(files_config, first.url)
         con = open_warehouse(cfg.warehouse)
-        full = run_extraction(con, cfg, ["billing", "erp", "revrec"], tokens=TOKEN_MAP,
+        full = run_extraction(con, cfg, API_SOURCES, tokens=TOKEN_MAP,
                               client_options=small_pages)
         full_requests = sum(first.request_counts.values())
     now = dt.datetime.now(dt.UTC)
@@ -119,6 +139,9 @@ def test_incremental_run_fetches_only_what_changed(files_config: TieoutConfig) -
            updated=int(now.timestamp()))
     schedules = pl.read_parquet(root / "revrec/revenue_schedules.parquet")["id"].head(2).to_list()
     _stamp(root / "revrec/revenue_schedules.parquet", schedules, status="cancelled",
+           updated_at=now)
+    orgs = pl.read_parquet(root / "support/organizations.parquet")["id"].head(2).to_list()
+    _stamp(root / "support/organizations.parquet", orgs, sla_policy="enterprise_1h",
            updated_at=now)
     epoch = int(now.timestamp())
     new_invoice = invoices.head(1).with_columns(id=pl.lit("in_new_000001"),
@@ -137,18 +160,20 @@ def test_incremental_run_fetches_only_what_changed(files_config: TieoutConfig) -
                                timeout=10)
         assert posted.status_code == 204, posted.text
         cfg = api_config(files_config, second.url)
-        report = run_extraction(con, cfg, ["billing", "erp", "revrec"], tokens=TOKEN_MAP,
+        report = run_extraction(con, cfg, API_SOURCES, tokens=TOKEN_MAP,
                                 client_options=small_pages)
         incremental_requests = sum(second.request_counts.values())
         fresh = open_warehouse(root / "fresh.duckdb")
         run_extraction(fresh, api_config(files_config, second.url, "fresh.toml", "fresh.duckdb"),
-                       ["billing", "erp", "revrec"], tokens=TOKEN_MAP, full=True)
+                       API_SOURCES, tokens=TOKEN_MAP, full=True)
     assert report.tables["billing/invoices"].updated == 3
     assert report.tables["billing/invoices"].inserted == 1  # the new invoice
     assert report.tables["erp/transaction"].inserted == 1  # the posted journal entry
     assert report.tables["erp/transactionline"].inserted == 2
     assert report.tables["billing/customers"].updated == 2
     assert report.tables["revrec/revenue_schedules"].updated == 2
+    assert report.tables["support/organizations"].updated == 2
+    assert report.tables["support/service_credits"].received == 0
     # only the changed records plus the ERP's four small reference tables (read in full)
     assert report.received < full.received / 100
     assert incremental_requests < full_requests / 10, (incremental_requests, full_requests)

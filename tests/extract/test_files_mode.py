@@ -12,13 +12,14 @@ import pytest
 
 from seeds.generator import CompanySummary
 from seeds.tables import KEYS, SCHEMAS, conform
-from tieout.config import TieoutConfig
+from tieout.config import TieoutConfig, load_config
 from tieout.errors import TieoutError
 from tieout.extract.service import run_extraction
 from tieout.warehouse.connection import open_warehouse
 from tieout.warehouse.schema import raw_table
 
 LANDED = [t for t in SCHEMAS]
+EXPORTED = ("billing", "erp", "revrec", "support")  # sources whose exports are one file a table
 
 
 def raw_frame(con: duckdb.DuckDBPyConnection, table: str, *, meta: bool = False) -> pl.DataFrame:
@@ -133,7 +134,7 @@ def _render(frame: pl.DataFrame) -> pl.DataFrame:
 def test_csv_and_ndjson_exports_land_the_same_tables(fmt: str, files_config: TieoutConfig,
                                                      warehouse: duckdb.DuckDBPyConnection,
                                                      small_company: CompanySummary) -> None:
-    for source in ("billing", "erp", "revrec"):
+    for source in EXPORTED:
         folder = files_config.root / source
         for path in sorted(folder.glob("*.parquet")):
             frame = _render(pl.read_parquet(path))
@@ -145,9 +146,9 @@ def test_csv_and_ndjson_exports_land_the_same_tables(fmt: str, files_config: Tie
                         handle.write(json.dumps({k: v for k, v in row.items() if v is not None})
                                      + "\n")
             path.unlink()
-    run_extraction(warehouse, files_config, ["billing", "erp", "revrec"])
+    run_extraction(warehouse, files_config, list(EXPORTED))
     for table in LANDED:
-        if table.split("/")[0] in ("billing", "erp", "revrec"):
+        if table.split("/")[0] in EXPORTED:
             landed = conform(table, raw_frame(warehouse, table))
             assert landed.equals(source_frame(small_company.out_dir, table)), table
 
@@ -172,3 +173,23 @@ def test_a_missing_export_is_named(files_config: TieoutConfig,
     shutil.move(files_config.root / "erp" / "customer.parquet", files_config.root / "x.parquet")
     with pytest.raises(TieoutError, match=r"no export for erp/customer"):
         run_extraction(warehouse, files_config, ["erp"])
+
+
+def test_support_is_optional(files_config: TieoutConfig,
+                             warehouse: duckdb.DuckDBPyConnection) -> None:
+    """A configuration without [sources.support] (a company from before the support
+    platform) still extracts everything else; raw_support stays empty, and asking for the
+    support source explicitly lands nothing instead of failing."""
+    text = files_config.path.read_text()
+    block = text[text.index("[sources.support]"):text.index("[sources.usage]")]
+    files_config.path.write_text(text.replace(block, ""))
+    shutil.rmtree(files_config.root / "support")
+    cfg = load_config(files_config.path)
+    assert "support" not in cfg.sources
+    report = run_extraction(warehouse, cfg)
+    assert report.received > 0 and not any(t.startswith("support/") for t in report.tables)
+    assert run_extraction(warehouse, cfg, ["support"]).received == 0
+    for table in ("support/organizations", "support/service_credits"):
+        assert raw_frame(warehouse, table).is_empty()
+    runs = warehouse.execute("SELECT status FROM ops.runs").fetchall()
+    assert runs == [("succeeded",), ("succeeded",)]

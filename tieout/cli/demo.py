@@ -17,11 +17,13 @@ from typing import Annotated
 
 import requests
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .output import console, print_company
 
-TOKEN_VARS = ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY")
+TOKEN_VARS = ("TIEOUT_BILLING_API_KEY", "TIEOUT_ERP_TOKEN", "TIEOUT_REVREC_API_KEY",
+              "TIEOUT_SUPPORT_TOKEN")
 
 
 def _timed(call: object) -> tuple[requests.Response, float]:
@@ -36,6 +38,7 @@ def probe(url: str, timeout: float = 30.0) -> Table:
     billing = {"Authorization": f"Bearer {os.environ['TIEOUT_BILLING_API_KEY']}"}
     erp = {"Authorization": f"Bearer {os.environ['TIEOUT_ERP_TOKEN']}", "Prefer": "transient"}
     revrec = {"X-API-Key": os.environ["TIEOUT_REVREC_API_KEY"]}
+    support = {"Authorization": f"Bearer {os.environ['TIEOUT_SUPPORT_TOKEN']}"}
     table = Table("system", "request", "answer", "ms", title=f"Sandbox at {url}")
     with requests.Session() as s:
         r, ms = _timed(lambda: s.get(f"{url}/v1/invoices", params={"limit": 100},
@@ -53,6 +56,12 @@ def probe(url: str, timeout: float = 30.0) -> Table:
                                      params={"page_size": 100}, headers=revrec, timeout=timeout))
         table.add_row("revrec", "GET /api/v1/revenue_schedules", f"{r.json()['count']:,} "
                       "schedules", f"{ms:.0f}")
+        r, ms = _timed(lambda: s.get(f"{url}/api/v2/organizations", params={"page[size]": 100},
+                                     headers=support, timeout=timeout))
+        page = r.json()
+        table.add_row("support", escape("GET /api/v2/organizations?page[size]=100"),
+                      f"{len(page['organizations'])} organizations, "
+                      f"has_more={page['meta']['has_more']}", f"{ms:.0f}")
     return table
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from seeds.tables import SCHEMAS
 
-SOURCES = ("billing", "erp", "revrec", "usage")
+SOURCES = ("billing", "erp", "revrec", "support", "usage")
 
 
 @dataclass(frozen=True)

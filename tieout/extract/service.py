@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from tieout.config import TieoutConfig
+from tieout.config import OPTIONAL_SOURCES, TieoutConfig
 from tieout.errors import TieoutError
 from tieout.warehouse import ops
 
@@ -31,7 +31,8 @@ def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: st
                    days: tuple[dt.date, dt.date] | None = None, token: str | None = None,
                    client_options: dict[str, Any] | None = None) -> ExtractReport:
     """Land one configured source (``days``, ``[first, end)``, limits usage to those daily
-    partitions).
+    partitions).  An optional source (``OPTIONAL_SOURCES``) that is not configured lands
+    nothing and is not an error.
 
     ``token`` is the API secret of an API-mode source, resolved by the caller from the
     environment variable the configuration names; it is passed on, never stored or logged.
@@ -42,6 +43,9 @@ def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: st
         return run_units(con, reference_units(cfg.reference), run_id=run_id,
                          source_label=f"files:{cfg.reference}", report=report)
     src = cfg.sources.get(source)
+    if src is None and source in OPTIONAL_SOURCES:  # nothing to land: its tables stay empty
+        log.info("%s: not configured in %s; raw tables left as they are", source, cfg.path)
+        return report
     if src is None:
         raise TieoutError(f"{cfg.path}: sources.{source} is not configured")
     label = describe(src)
