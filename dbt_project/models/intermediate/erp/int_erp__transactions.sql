@@ -28,6 +28,7 @@ select
     {{ major_to_minor('transactions.foreign_amount_remaining', 'transactions.currency') }}
         as remaining_minor,
     transactions.transaction_date,
+    transactions.due_date,
     transactions.created_at
 from transactions
 left join subsidiaries on transactions.subsidiary_id = subsidiaries.subsidiary_id
