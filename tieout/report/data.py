@@ -26,6 +26,7 @@ from tieout.review.queries import AGEING_BUCKETS, Filters, Sort, ageing_bucket, 
 from tieout.review.status import ACTIVE, Status
 from tieout.rules import RULES
 
+from .receivables import AgingFigures, aging_figures
 from .support import SupportFigures, support_figures
 
 JOURNAL_STATUSES = ("pending", "posted", "failed", "dead_letter")  # tieout.journal.ledger
@@ -210,6 +211,7 @@ class ReportData:
     journal: tuple[JournalFigure, ...]
     dead_letters: tuple[DeadLetter, ...]
     support: SupportFigures | None  # None: the support marts are not built
+    aging: AgingFigures | None  # None: fct_ar_aging is not built
 
     @property
     def total(self) -> int:
@@ -258,6 +260,7 @@ def gather(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, period: str,
         journal=tuple(_journal(con, period)),
         dead_letters=tuple(_dead_letters(con, period)),
         support=support_figures(con),
+        aging=aging_figures(con),
     )
 
 

@@ -545,6 +545,51 @@ footer { margin-top: 36px; border-top: 1px solid var(--line); padding-top: 10px;
   {% endif %}
 </section>
 
+<section id="aging" aria-labelledby="h-aging">
+  <h2 id="h-aging">Receivables ageing</h2>
+  {% set a = d.aging %}
+  {% if a is none %}
+  <p class="empty">The ageing (marts.fct_ar_aging) is not built in this warehouse.</p>
+  {% elif not a.buckets %}
+  <p class="empty">No open receivables.</p>
+  {% else %}
+  <p class="note">Open receivables on {{ a.as_of_date }} by days past due, from the ERP's open
+    balances with billing's view beside them, in {{ ccy }} at that date's rates
+    {%- if a.unconverted %} ({{ a.unconverted | num }} row(s) without a rate left out){% endif %}.
+    Unapplied are payments and credits the ERP holds against no invoice.</p>
+  <table class="narrow">
+    <thead><tr><th scope="col">Entity</th><th scope="col">Bucket</th>
+      <th scope="col" class="num">ERP</th><th scope="col" class="num">Billing</th>
+      <th scope="col" class="num">Difference</th></tr></thead>
+    <tbody>
+    {% for b in a.buckets %}
+      <tr{% if b.difference %} class="break"{% endif %}>
+        <th scope="row">{{ 'All entities' if b.entity == 'all' else b.entity }}</th>
+        <td>{{ b.bucket }}</td><td class="num">{{ b.erp_open | money(ccy) }}</td>
+        <td class="num">{{ b.billing_open | money(ccy) }}</td>
+        <td class="num">{{ b.difference | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% if a.overdue %}
+  <h3>Most overdue (more than 90 days)</h3>
+  <table class="dense">
+    <thead><tr><th scope="col">Customer</th><th scope="col">Entity</th>
+      <th scope="col" class="num">ERP open</th><th scope="col" class="num">Billing open</th>
+      <th scope="col" class="num">ERP in {{ ccy }}</th></tr></thead>
+    <tbody>
+    {% for c in a.overdue %}
+      <tr><th scope="row" class="code">{{ c.customer_id }}</th><td>{{ c.entity or DASH }}</td>
+        <td class="num">{{ c.currency }} {{ c.erp_open | money(c.currency) }}</td>
+        <td class="num">{{ c.currency }} {{ c.billing_open | money(c.currency) }}</td>
+        <td class="num">{{ c.erp_open_reporting | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% endif %}
+  {% endif %}
+</section>
+
 <section id="support" aria-labelledby="h-support">
   <h2 id="h-support">Support entitlements and service credits</h2>
   {% set s = d.support %}
