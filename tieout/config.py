@@ -47,6 +47,10 @@ class ReconciliationConfig:
     materiality: Decimal
     absolute_tolerance: dict[str, Decimal]
     late_hours: int = 72  # past the grace period: "late" for this long, then "missing"
+    # Support <-> billing: a paid entitlement is expected to be suspended once an invoice is
+    # past due this long; a promised service credit may wait this long for its credit note.
+    support_past_due_days: int = 60
+    service_credit_grace_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,8 @@ def load_config(path: Path) -> TieoutConfig:
         absolute_tolerance={ccy: r.decimal(f"reconciliation.absolute_tolerance.{ccy}", v)
                             for ccy, v in tolerances.items()},
         late_hours=r.get("late_hours", int, 72, where=rec, prefix="reconciliation."),
+        support_past_due_days=_days(r, rec, "support_past_due_days", 60),
+        service_credit_grace_days=_days(r, rec, "service_credit_grace_days", 14),
     )
     sources_table = r.get("sources", dict)
     unknown = sorted(set(sources_table) - set(SOURCES))
@@ -196,6 +202,14 @@ def load_config(path: Path) -> TieoutConfig:
                                                 prefix="warehouse.")),
         orchestration=_orchestration(r, r.get("orchestration", dict, {})),
     )
+
+
+def _days(r: _Reader, table: dict[str, Any], key: str, default: int) -> int:
+    """A whole number of days in [reconciliation], at least 0."""
+    days = int(r.get(key, int, default, where=table, prefix="reconciliation."))
+    if days < 0:
+        raise r.fail(f"reconciliation.{key}", f"must be 0 or more days, got {days}")
+    return days
 
 
 def _orchestration(r: _Reader, table: dict[str, Any]) -> OrchestrationConfig:

@@ -17,6 +17,7 @@ import polars as pl
 from seeds.tables import KEYS, conform
 
 from .calendar import ACCOUNTING_TZ, AS_OF, GRACE_HOURS, REPORTING_CURRENCY
+from .support import SERVICE_CREDIT_GRACE_DAYS, SUPPORT_PAST_DUE_DAYS
 
 
 def table_digest(frame: pl.DataFrame) -> str:
@@ -88,6 +89,10 @@ memory_limit = "1GB"  # DuckDB's cap; larger sources spill to disk instead of gr
 grace_hours = {GRACE_HOURS}
 relative_tolerance = "0.0001"
 materiality = "1000.00"
+# support: a paid entitlement should be suspended once an invoice is this many days past due;
+# a service credit promised in support may wait this many days for its billing credit note
+support_past_due_days = {SUPPORT_PAST_DUE_DAYS}
+service_credit_grace_days = {SERVICE_CREDIT_GRACE_DAYS}
 
 [reconciliation.absolute_tolerance]
 USD = "0.01"

@@ -40,6 +40,8 @@ def dbt_vars(cfg: TieoutConfig, now: dt.datetime | None = None) -> dict[str, Any
         "absolute_tolerance": tolerance,
         "materiality": str(rec.materiality),
         "journal_window_minutes": cfg.journal.window_minutes,
+        "support_past_due_days": rec.support_past_due_days,
+        "service_credit_grace_days": rec.service_credit_grace_days,
     }
 
 
