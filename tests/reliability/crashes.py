@@ -83,7 +83,8 @@ NO_URL = "http://127.0.0.1:9"  # stages that talk to no API
 
 # ---- the stages, as the child runs them (and the rerun, in-process) ------------------------
 def stage_extract(company: Path, url: str, warehouse: Path) -> None:
-    """Every source (reference, billing, ERP, revrec in API mode, usage) into ``warehouse``."""
+    """Every source (reference, billing, ERP, revrec and support in API mode, usage) into
+    ``warehouse``."""
     extract(api_config(company, url, warehouse))
 
 

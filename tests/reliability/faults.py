@@ -4,10 +4,10 @@ DESIGN §10: a run that met rate limits, 5xx, slow answers, dropped connections 
 repeat or shift must end with the same warehouse as a run that met none.  One fault run:
 
 1. draw a mix of fault kinds, rates, targets and a page size from the seed (``fault_mix``);
-2. serve the company from a ``SandboxServer`` with that spec, and extract billing, ERP and
-   revrec in API mode into a fresh warehouse (reference data and usage are files, which no
-   fault touches, so they are landed once and copied in);  an extraction that gives up after
-   its retries is simply run again, as the next night would;
+2. serve the company from a ``SandboxServer`` with that spec, and extract billing, ERP, revrec
+   and support in API mode into a fresh warehouse (reference data and usage are files, which
+   no fault touches, so they are landed once and copied in);  an extraction that gives up
+   after its retries is simply run again, as the next night would;
 3. optionally ``dbt build`` it (production options, a child process);
 4. digest it with ``state.warehouse_digest``.
 
@@ -18,6 +18,11 @@ match the original data any more; then the run is followed by one fault-free inc
 That checks what "changing records across pages" can break: a changed record lost to the
 watermark, or kept twice.  (The source as it now is: the fault-free warehouse with the systems
 that changed extracted again in full - records only ever change, none disappear.)
+
+A run can aim every fault at one system (``only``, e.g. the support platform when it was
+added): it then starts from the fault-free warehouse with that system's raw tables and
+watermarks emptied, extracts only that system, and pages it in small pages so the faults meet
+many pages of a small source.  The comparison is the same.
 
 dbt always builds warehouses named ``warehouse.duckdb`` and is given that name relative to
 its working directory, so every build sees the same profile and reuses one partial parse.
@@ -40,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from seeds.generator import generate_company
 from seeds.sandbox import SandboxServer, SandboxTokens
 from seeds.sandbox.faults import FaultInjector, parse_fault_spec
@@ -50,13 +57,15 @@ from tieout.extract.service import run_extraction
 from tieout.transform.dbt_vars import PROJECT_DIR, dbt_vars_arg
 from tieout.transform.invocation import PRODUCTION_BUILD_OPTIONS, dbt_executable
 from tieout.warehouse.connection import open_warehouse
+from tieout.warehouse.schema import RAW_SCHEMAS as SCHEMA_OF
 
 from .state import RAW_SCHEMAS, differences, warehouse_digest
 
 TOKENS = SandboxTokens(billing="sk_test_reliability-billing", erp="reliability-erp-token",
-                       revrec="reliability-revrec-key")
-TOKEN_MAP = {"billing": TOKENS.billing, "erp": TOKENS.erp, "revrec": TOKENS.revrec}
-API_SOURCES = ["billing", "erp", "revrec"]
+                       revrec="reliability-revrec-key", support="reliability-support-token")
+TOKEN_MAP = {"billing": TOKENS.billing, "erp": TOKENS.erp, "revrec": TOKENS.revrec,
+             "support": TOKENS.support}
+API_SOURCES = ["billing", "erp", "revrec", "support"]
 FILE_SOURCES = ["reference", "usage"]
 WAREHOUSE = "warehouse.duckdb"
 EXTRACT_POINTS = ("extract.unit.staged", "extract.unit.before_commit")
@@ -67,9 +76,10 @@ EXTRACTION_TRIES = 3  # nights an extraction may fail (retries exhausted) before
 
 FAILURE_KINDS = ("429", "500", "503", "drop")
 MIX_KINDS = (*FAILURE_KINDS, "slow", "duplicate", "mutate")
-TARGETS = ("*", "*", "billing.*", "erp.*", "revrec.*")
-PAGED_TARGETS = ("*", "billing.*", "revrec.*")
+TARGETS = ("*", "*", "billing.*", "erp.*", "revrec.*", "support.*")
+PAGED_TARGETS = ("*", "billing.*", "revrec.*", "support.*")
 PAGE_SIZES = (25, 50, 100)  # small pages: more requests to fail, slower runs
+ONLY_PAGE_SIZES = (2, 3, 5)  # one system's faults: its (small) tables over many pages
 FAILURE_BUDGET = 0.3  # total failure rate per request: 8 attempts all failing stays ~1e-4
 
 
@@ -81,6 +91,7 @@ class FaultMix:
     spec: str
     page_size: int
     kinds: tuple[str, ...]
+    only: str | None = None  # the one system every fault is aimed at (None: all of them)
 
     @property
     def mutates(self) -> bool:
@@ -88,13 +99,16 @@ class FaultMix:
         return "mutate" in self.kinds
 
 
-def fault_mix(seed: int) -> FaultMix:
+def fault_mix(seed: int, only: str | None = None) -> FaultMix:
     """A random mix of kinds, each at a random rate on a random target, drawn from ``seed``.
 
     Failure rates share ``FAILURE_BUDGET`` so a run almost always finishes within the
-    client's retries; when one does not, the run is repeated like a failed night.
+    client's retries; when one does not, the run is repeated like a failed night.  ``only``
+    (a system) aims every rule at that system and picks a small page size.
     """
     rng = random.Random(seed)
+    targets = TARGETS if only is None else (f"{only}.*",)
+    paged = PAGED_TARGETS if only is None else (f"{only}.*",)
     kinds = [k for k in MIX_KINDS if rng.random() < (0.3 if k == "mutate" else 0.6)]
     if not any(k in FAILURE_KINDS for k in kinds):
         kinds.append(rng.choice(FAILURE_KINDS))
@@ -106,15 +120,16 @@ def fault_mix(seed: int) -> FaultMix:
     items = []
     for kind in kinds:
         if kind in failures:
-            rate, target = failures[kind] * scale, rng.choice(TARGETS)
+            rate, target = failures[kind] * scale, rng.choice(targets)
         elif kind == "slow":
-            rate, target = rng.uniform(0.02, 0.1), rng.choice(TARGETS)
-        else:  # duplicate / mutate: only offset-paged lists (not the ERP's keyset paging)
-            rate, target = rng.uniform(0.1, 0.3), rng.choice(PAGED_TARGETS)
+            rate, target = rng.uniform(0.02, 0.1), rng.choice(targets)
+        else:  # duplicate / mutate: only paged lists (not the ERP's keyset paging)
+            rate, target = rng.uniform(0.1, 0.3), rng.choice(paged)
         items.append(f"{target}:{kind}={rate:.3f}")
     items += [f"slow_ms={rng.randint(5, 60)}", "retry_after=0"]
-    return FaultMix(seed=seed, spec=",".join(items), page_size=rng.choice(PAGE_SIZES),
-                    kinds=tuple(kinds))
+    sizes = PAGE_SIZES if only is None else ONLY_PAGE_SIZES
+    return FaultMix(seed=seed, spec=",".join(items), page_size=rng.choice(sizes),
+                    kinds=tuple(kinds), only=only)
 
 
 def shared_company(base: Path, seed: int = 3, invoices: int = 300) -> Path:
@@ -130,7 +145,8 @@ def shared_company(base: Path, seed: int = 3, invoices: int = 300) -> Path:
 
 
 def api_config(company: Path, url: str, warehouse: Path) -> TieoutConfig:
-    """The company's configuration with billing, ERP and revrec in API mode at ``url``."""
+    """The company's configuration with its API sources (billing, ERP, revrec, and support
+    when the company has it) in API mode at ``url``."""
     cfg = load_config(company / "tieout.toml")
     sources = {name: dataclasses.replace(src, mode="api", base_url=url)
                if name in API_SOURCES else src for name, src in cfg.sources.items()}
@@ -258,6 +274,7 @@ class FaultRun:
 
     mix: FaultMix
     faults_by_kind: Counter[str]
+    faults_by_system: Counter[str]
     requests: int
     failed_extractions: int  # runs that gave up (retries exhausted) before one succeeded
     marts: bool  # dbt build ran: intermediate and marts are in the digest
@@ -286,7 +303,8 @@ class FaultRun:
 
     def describe(self) -> str:
         """Seed, spec and page size: enough to rerun exactly this run."""
-        return f"seed {self.mix.seed} (page {self.mix.page_size}, {self.mix.spec})"
+        aimed = f", only {self.mix.only}" if self.mix.only else ""
+        return f"seed {self.mix.seed} (page {self.mix.page_size}{aimed}, {self.mix.spec})"
 
 
 def _faults_off(server: SandboxServer) -> None:
@@ -298,12 +316,24 @@ def _faults_off(server: SandboxServer) -> None:
     server._injector = FaultInjector(parse_fault_spec(None), server.seed)
 
 
-def _extract_until_done(cfg: TieoutConfig, options: dict[str, Any]) -> tuple[int, str | None]:
-    """Extract the API sources, again after a run that gave up; (failed runs, last error)."""
+def _forget(warehouse: Path, system: str) -> None:
+    """Empty ``system``'s raw tables and watermarks, as if it had never been extracted."""
+    schema = SCHEMA_OF[system]
+    with duckdb.connect(str(warehouse)) as con:
+        tables = con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                             "table_schema = ? AND table_type = 'BASE TABLE'", [schema]).fetchall()
+        for (table,) in tables:
+            con.execute(f'DELETE FROM "{schema}"."{table}"')
+        con.execute("DELETE FROM ops.watermarks WHERE source = ?", [system])
+
+
+def _extract_until_done(cfg: TieoutConfig, options: dict[str, Any],
+                        sources: list[str]) -> tuple[int, str | None]:
+    """Extract ``sources``, again after a run that gave up; (failed runs, last error)."""
     failed, error = 0, None
     for _ in range(EXTRACTION_TRIES):
         try:
-            extract(cfg, API_SOURCES, client_options=options)
+            extract(cfg, sources, client_options=options)
             return failed, None
         except TieoutError as exc:
             failed, error = failed + 1, f"extraction failed {failed + 1} times: {exc}"
@@ -311,21 +341,27 @@ def _extract_until_done(cfg: TieoutConfig, options: dict[str, Any]) -> tuple[int
 
 
 def run_fault_run(company: Path, seed: int, work: Path, *, build_marts: bool = True,
-                  builds: Executor | None = None) -> FaultRun:
+                  builds: Executor | None = None, only: str | None = None) -> FaultRun:
     """One seeded fault run of ``company`` (see the module docstring), under ``work``.
 
     ``builds``: a one-worker executor to run the dbt build and digests on, so the next run's
     extraction (this process, one core) overlaps this run's build (a child, the other core).
+    ``only``: aim every fault at this system and extract only it (see the module docstring).
     """
     ref = reference(company, work)
-    mix = fault_mix(seed)
+    mix = fault_mix(seed, only)
     scene = fresh_dir(work / f"run-{seed}")
     warehouse = fresh_dir(scene / "run") / WAREHOUSE
-    shutil.copy(ref.base, warehouse)
+    if only is None:
+        shutil.copy(ref.base, warehouse)
+    else:
+        shutil.copy(ref.raw, warehouse)
+        _forget(warehouse, only)
     final: Path | None = None
     with SandboxServer(company, tokens=TOKENS, faults=mix.spec, seed=seed) as server:
         cfg = api_config(company, server.url, warehouse)
-        failed, error = _extract_until_done(cfg, {**FAST, "page_size": mix.page_size})
+        failed, error = _extract_until_done(cfg, {**FAST, "page_size": mix.page_size},
+                                            API_SOURCES if only is None else [only])
         counts = server.fault_counts
         requests = sum(server.request_counts.values())
         changed = sorted({endpoint.split(".")[0] for endpoint, kind in counts
@@ -340,9 +376,12 @@ def run_fault_run(company: Path, seed: int, work: Path, *, build_marts: bool = T
             except TieoutError as exc:
                 error = f"the fault-free catch-up failed: {exc}"
     by_kind: Counter[str] = Counter()
-    for (_endpoint, kind), count in counts.items():
+    by_system: Counter[str] = Counter()
+    for (endpoint, kind), count in counts.items():
         by_kind[kind] += count
-    run = FaultRun(mix=mix, faults_by_kind=by_kind, requests=requests,
+        by_system[endpoint.split(".")[0]] += count
+    run = FaultRun(mix=mix, faults_by_kind=by_kind, faults_by_system=by_system,
+                   requests=requests,
                    failed_extractions=failed, marts=build_marts and error is None,
                    caught_up=final is not None, error=error)
     if error is not None:
@@ -379,16 +418,17 @@ def _digest(warehouse: Path, marts: bool) -> dict[str, str]:
 
 def run_fault_runs(company: Path, seeds: Iterable[int], work: Path,
                    build_marts: Callable[[int], bool] = lambda seed: True,
-                   backlog: int = 2) -> Iterator[FaultRun]:
+                   backlog: int = 2, only: str | None = None) -> Iterator[FaultRun]:
     """Fault runs for ``seeds`` in order, finished; builds overlap the next extractions.
 
     At most ``backlog`` builds wait at a time, so a campaign's disk use stays bounded.
+    ``only`` aims every run's faults at one system (``run_fault_run``).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt-build") as builds:
         waiting: deque[FaultRun] = deque()
         for seed in seeds:
             waiting.append(run_fault_run(company, seed, work, build_marts=build_marts(seed),
-                                         builds=builds))
+                                         builds=builds, only=only))
             while waiting and (waiting[0].pending is None
                                or sum(r.pending is not None for r in waiting) > backlog):
                 yield waiting.popleft().wait()

@@ -64,10 +64,11 @@ from tieout.warehouse.connection import open_warehouse
 from tieout.warehouse.schema import quarantine_table, raw_table
 
 FORMATS = ("parquet", "csv", "ndjson")
-FILE_SOURCES = ("reference", "billing", "erp", "revrec", "usage")
-API_SOURCES = ("billing", "erp", "revrec")
-API_PATHS = {"billing": "/v1/", "erp": SUITEQL_PATH, "revrec": "/api/v1/revenue_schedules"}
-API_PAGE_SIZES = {"billing": 40, "erp": 150, "revrec": 40}  # several pages per table
+FILE_SOURCES = ("reference", "billing", "erp", "revrec", "support", "usage")
+API_SOURCES = ("billing", "erp", "revrec", "support")
+API_PATHS = {"billing": "/v1/", "erp": SUITEQL_PATH, "revrec": "/api/v1/revenue_schedules",
+             "support": "/api/v2/"}
+API_PAGE_SIZES = {"billing": 40, "erp": 150, "revrec": 40, "support": 5}  # several pages each
 CLIENT_OPTIONS: dict[str, Any] = {"sleep": lambda _seconds: None, "max_attempts": 3,
                                   "read_timeout": 10.0, "max_total_seconds": 30.0}
 MAX_BROKEN_PAGES = 25  # a "persistent" page fault ends after this many broken answers
@@ -611,6 +612,10 @@ def _empty_page(source: str, path: str) -> dict[str, object]:
     if source == "erp":
         return {"items": [], "hasMore": True, "count": 0, "offset": 0, "totalResults": 1}
     parts = urlsplit(path)
+    if source == "support":  # Zendesk cursor page: the list is named after the resource
+        return {parts.path.rstrip("/").rsplit("/", 1)[-1]: [],
+                "meta": {"has_more": True, "after_cursor": None, "before_cursor": None},
+                "links": {"next": path, "prev": None}}
     query = dict(parse_qsl(parts.query))
     query["page"] = str(int(query.get("page", "1")) + 1)
     return {"count": 1, "page": 1, "previous": None, "results": [],

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 
 LINEAGE = ("_batch_id", "_loaded_at", "_source", "_row_hash")
-RAW_SCHEMAS = ("raw_reference", "raw_billing", "raw_erp", "raw_revrec", "raw_usage")
+RAW_SCHEMAS = ("raw_reference", "raw_billing", "raw_erp", "raw_revrec", "raw_support",
+               "raw_usage")
 BUILT_SCHEMAS = ("intermediate", "marts")
 
 

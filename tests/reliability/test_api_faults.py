@@ -8,6 +8,10 @@ background, while the next runs extract), and their intermediate tables, marts a
 must equal the fault-free build too.  dbt on equal raw tables gives equal
 marts (those five show it), so the other fifteen are compared on raw tables to keep CI within
 its budget; the campaign (``make campaign``) builds every run.
+
+The support platform, added after the three money systems, also gets runs of its own: every
+fault aimed at its two endpoints, its small tables read in pages of a few records, and its raw
+tables must end identical (content digest) to the fault-free run's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 RUNS = 20
 MARTS_RUNS = 5
 FIRST_SEED = 1
+SUPPORT_RUNS = 12
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +76,37 @@ def test_seeded_fault_runs_end_with_the_fault_free_warehouse(
     assert built == MARTS_RUNS
     assert set(injected) >= set(MIX_KINDS), injected  # every kind really happened
     assert caught_up > 0  # and some runs saw the source change under them
+
+
+def test_support_fault_mixes_aim_only_at_support() -> None:
+    for seed in range(50):
+        mix = fault_mix(seed, only="support")
+        rules = [item for item in mix.spec.split(",") if ":" in item]
+        assert rules and all(rule.startswith("support.*:") for rule in rules), mix.spec
+        assert mix.page_size <= 5 and mix.only == "support"
+
+
+@pytest.mark.timeout(600)
+def test_seeded_support_faults_end_with_the_fault_free_raw_tables(
+        company: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    work = tmp_path_factory.mktemp("support-faults-work")
+    fault_free = fault_free_reference(company, work)
+    assert any(k.startswith("raw_support.") and not v.startswith("0:")
+               for k, v in fault_free.items()), "the company has no support records"
+    injected: Counter[str] = Counter()
+    failures, caught_up, support_faults = [], 0, 0
+    seeds = range(FIRST_SEED, FIRST_SEED + SUPPORT_RUNS)
+    for run in run_fault_runs(company, seeds, work, build_marts=lambda seed: False,
+                              only="support"):
+        injected.update(run.faults_by_kind)
+        caught_up += run.caught_up
+        support_faults += run.faults_by_system["support"]
+        assert set(run.faults_by_system) <= {"support"}
+        problems = run.mismatches(fault_free)
+        if problems:
+            failures.append(f"{run.describe()}:\n    " + "\n    ".join(problems[:20]))
+    assert not failures, (f"{len(failures)} of {SUPPORT_RUNS} support fault runs did not end "
+                          "with the fault-free raw tables:\n" + "\n".join(failures))
+    assert support_faults > 0
+    assert set(injected) >= set(MIX_KINDS), injected  # every kind hit the support API
+    assert caught_up > 0  # and some runs saw support records change under them
