@@ -62,7 +62,7 @@ class Row:
                 self.currency, self.period, None, self.billing_amount, "erp",
                 self.other_amount, difference, "USD", self.difference_reporting,
                 self.is_material, self.reason, f"billing {self.natural_key}",
-                f"ERP {self.natural_key}", None, as_of)
+                f"ERP {self.natural_key}", None, None, as_of)
 
 
 ROWS = (
@@ -98,7 +98,7 @@ class World:
             con.execute("DELETE FROM marts.fct_exceptions")
             if rows:
                 con.executemany("INSERT INTO marts.fct_exceptions VALUES "
-                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                f"({', '.join('?' * 21)})",
                                 [r.values(at) for r in rows])
             return sync_review(con, run_id, TIMEZONE, now=at)
 
