@@ -10,10 +10,14 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.resources import TieoutSettings
+from tieout.metrics.exceptions import exception_metrics
+from tieout.metrics.runs import recorded_step, run_id_of
+from tieout.metrics.store import write_metrics
 from tieout.review import sync_review
 from tieout.warehouse.connection import open_for_edit
 
 from .dbt_translator import model_key
+from .operating_metrics import exception_metadata
 
 REVIEW_KEY = dg.AssetKey(["ops", "exception_review"])
 
@@ -25,15 +29,22 @@ REVIEW_KEY = dg.AssetKey(["ops", "exception_review"])
                       "rebuilt, by each run.")
 def exception_review(context: AssetExecutionContext,
                      tieout: TieoutSettings) -> dg.MaterializeResult:
-    """Sync the review state with this run's exceptions, in one transaction."""
+    """Sync the review state with this run's exceptions, in one transaction; then store the
+    run's exception metrics (by rule and severity) as a step of the run."""
     cfg = tieout.load()
+    run_id = run_id_of(context.run.tags, context.run.run_id)
     con = open_for_edit(cfg.warehouse)
     try:
-        result = sync_review(con, context.run.run_id, cfg.accounting_timezone)
+        with recorded_step(con, f"dagster:{context.run.run_id}:review", run_id):
+            # the review state keeps naming the Dagster run that synced it (audit, trend)
+            result = sync_review(con, context.run.run_id, cfg.accounting_timezone)
+            metrics = exception_metrics(con, context.run.run_id)
+            write_metrics(con, run_id, "review", metrics)
         [(active,)] = con.execute("SELECT count(*) FROM ops.exception_review WHERE status IN "
                                   "('open', 'investigating')").fetchall()
     finally:
         con.close()
     return dg.MaterializeResult(metadata={
         "detected": result.detected, "new": result.new, "reopened": result.reopened,
-        "auto_resolved": result.auto_resolved, "open_or_investigating": int(active)})
+        "auto_resolved": result.auto_resolved, "open_or_investigating": int(active),
+        **exception_metadata(metrics, run_id)})

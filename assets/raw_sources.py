@@ -3,7 +3,10 @@
 A source's tables are extracted together (an API pass over invoices also yields their lines),
 so each source is a multi-asset whose materialization lands every table of that source and
 reports, per table, the gate's counts and money totals, with blocking checks that every
-received record was landed or quarantined and that natural keys are unique.
+received record was landed or quarantined and that natural keys are unique.  Each extraction
+is a step of its run (``tieout.metrics.runs``): its operating metrics - API latency, retries,
+errors by status, repeats suppressed, quarantine by check - go to ``ops.run_metrics`` and onto
+the tables' metadata.
 """
 
 
@@ -21,11 +24,14 @@ from tieout.connectors.http import SourceError
 from tieout.errors import TieoutError
 from tieout.extract.plan import source_tables
 from tieout.extract.runner import ExtractReport
-from tieout.extract.service import extract_source, recorded_run
+from tieout.extract.service import extract_measured
+from tieout.metrics import Metric
+from tieout.metrics.runs import run_id_of
 from tieout.warehouse.connection import open_warehouse
 from tieout.warehouse.schema import raw_table
 
 from .money_totals import money_totals
+from .operating_metrics import table_metadata
 
 GATE_CHECK = "gate_accounts_for_every_record"
 KEY_CHECK = "natural_key_is_unique"
@@ -50,9 +56,11 @@ def _checks(table: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def results(con: duckdb.DuckDBPyConnection, table: str, report: ExtractReport) -> Iterator[
+def results(con: duckdb.DuckDBPyConnection, table: str, report: ExtractReport,
+            metrics: list[Metric] | None = None, run_id: str | None = None) -> Iterator[
         dg.MaterializeResult | dg.AssetCheckResult]:
-    """Materialization metadata and check results of one raw table after a run."""
+    """Materialization metadata and check results of one raw table after a run (with the
+    extraction's operating metrics for the table, when given)."""
     key = asset_key(table)
     counts = report.tables.get(table)
     received = counts.received if counts else 0
@@ -69,6 +77,8 @@ def results(con: duckdb.DuckDBPyConnection, table: str, report: ExtractReport) -
         "run_id": report.run_id,
     }
     metadata.update(money_totals(con, table))
+    if metrics is not None:
+        metadata.update(table_metadata(table, metrics, run_id or report.run_id))
     yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     yield dg.AssetCheckResult(
         asset_key=key, check_name=GATE_CHECK, passed=received == landed + quarantined,
@@ -97,12 +107,14 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
     def _extract(context: AssetExecutionContext, tieout: TieoutSettings,
                  secrets: SourceSecrets) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         cfg = tieout.load()
+        run_id = run_id_of(context.run.tags, context.run.run_id)
         con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
         try:
             try:
-                with recorded_run(con, f"dagster:{context.run.run_id}:{source}") as report:
-                    extract_source(con, cfg, source, run_id=report.run_id, report=report,
-                                   token=_token(cfg, source, secrets))
+                report, metrics = extract_measured(
+                    con, cfg, source, run_id=run_id,
+                    scope=f"dagster:{context.run.run_id}:{source}",
+                    token=_token(cfg, source, secrets))
             except BaseException as exc:
                 if _permanent(exc):  # retrying cannot help: fail now, with the one-line reason
                     raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -113,7 +125,7 @@ def raw_source_assets(source: str, description: str) -> dg.AssetsDefinition:
                 context.log.info(f"{source}: {report.received:,} records in "
                                  f"{report.seconds:.1f} s")
             for table in tables:
-                yield from results(con, table, report)
+                yield from results(con, table, report, metrics, run_id)
         finally:
             con.close()
 
@@ -152,13 +164,14 @@ def raw_usage_events(context: AssetExecutionContext, tieout: TieoutSettings) -> 
         dg.MaterializeResult | dg.AssetCheckResult]:
     """Land the not-yet-seen usage files of the selected days (late files included)."""
     cfg = tieout.load()
+    run_id = run_id_of(context.run.tags, context.run.run_id)
     con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
-        with recorded_run(con, f"dagster:{context.run.run_id}:usage") as report:
-            window = context.partition_time_window  # one call for the whole range
-            extract_source(con, cfg, "usage", run_id=report.run_id, report=report,
-                           days=(window.start.date(), window.end.date()))
-        yield from results(con, "usage/events", report)
+        window = context.partition_time_window  # one call for the whole range
+        report, metrics = extract_measured(
+            con, cfg, "usage", run_id=run_id, scope=f"dagster:{context.run.run_id}:usage",
+            days=(window.start.date(), window.end.date()))
+        yield from results(con, "usage/events", report, metrics, run_id)
     finally:
         con.close()
 

@@ -20,12 +20,13 @@ from pipelines.resources import SourceSecrets, TieoutSettings
 from tieout.config import TieoutConfig
 from tieout.journal import ledger
 from tieout.journal.plan import plan_batches
-from tieout.journal.poster import Poster
-from tieout.journal.service import day_scope, journal_api
+from tieout.journal.service import day_scope, journal_api, post_measured
+from tieout.metrics import HttpRecorder
+from tieout.metrics.runs import run_id_of
 from tieout.warehouse.connection import open_warehouse
-from tieout.warehouse.ops import new_run_id
 
 from .dbt_translator import model_key
+from .operating_metrics import posting_metadata
 from .raw_sources import USAGE_PARTITIONS, _token, asset_key
 
 PLAN_KEY = dg.AssetKey(["ops", "journal_plan"])
@@ -100,12 +101,16 @@ def journal_plan(context: AssetExecutionContext, tieout: TieoutSettings) -> Iter
 @_post_asset
 def journal_batches(context: AssetExecutionContext, tieout: TieoutSettings,
                     secrets: SourceSecrets) -> Iterator[Any]:
-    """Post what the ledger holds as postable; report the outcome counts."""
+    """Post what the ledger holds as postable; report the outcome counts and the run's
+    posting metrics (success rate, lag, usage-to-journal time)."""
     cfg = tieout.load()
-    api = journal_api(cfg, _erp_token(cfg, secrets))
+    run_id = run_id_of(context.run.tags, context.run.run_id)
+    recorder = HttpRecorder()
+    api = journal_api(cfg, _erp_token(cfg, secrets), recorder=recorder)
     con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
-        report = Poster(con, cfg, api, new_run_id()).post_all()
+        report, metrics = post_measured(con, cfg, api, run_id, recorder=recorder,
+                                        scope=f"dagster:{context.run.run_id}:journals")
         dead = ledger.list_batches(con, "dead_letter")
     finally:
         con.close()
@@ -115,7 +120,8 @@ def journal_batches(context: AssetExecutionContext, tieout: TieoutSettings,
         "posted": report.posted, "confirmed_by_lookup": report.confirmed,
         "failed": report.failed, "dead_lettered": report.dead_lettered,
         "rolled_to_next_period": report.rolled_forward,
-        "errors": dg.MetadataValue.json(dict(report.errors))})
+        "errors": dg.MetadataValue.json(dict(report.errors)),
+        **posting_metadata(metrics, run_id)})
     yield dg.AssetCheckResult(
         check_name=NO_DEAD_LETTERS, passed=not dead, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"dead_letters": len(dead),

@@ -9,6 +9,7 @@ a line saying why, when the ERP is read from files (there is no API to post to).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def posting_enabled(config: Path) -> bool:
     return erp is not None and erp.mode == "api"
 
 
-def materialize_journals(config: Path) -> Any:
+def materialize_journals(config: Path, tags: Mapping[str, str] | None = None) -> Any:
     """Plan and post the usage journals of every day up to the snapshot."""
     import dagster as dg
 
@@ -43,7 +44,8 @@ def materialize_journals(config: Path) -> Any:
         resources={"tieout": TieoutSettings(config_path=str(config)),
                    "secrets": SourceSecrets()},
         selection=dg.AssetSelection.groups("journals"), raise_on_error=False,
-        run_config=SILENT, tags={"dagster/asset_partition_range_start": keys[0],
+        run_config=SILENT, tags={**(tags or {}),
+                                 "dagster/asset_partition_range_start": keys[0],
                                  "dagster/asset_partition_range_end": keys[1]})
     if not result.success:
         raise TieoutError(f"journal posting failed (run {result.run_id}): {_failure(result)}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,11 +49,12 @@ def _instance_home(config: Path) -> Path:
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def materialize_extract(config: Path) -> list[Any]:
+def materialize_extract(config: Path, tags: Mapping[str, str] | None = None) -> list[Any]:
     """Run the extract assets of ``config`` in-process on the local Dagster instance.
 
     Two runs: the unpartitioned sources, then every daily usage partition in one run (a
-    single-run backfill), so new and late usage files land without a run per day.
+    single-run backfill), so new and late usage files land without a run per day.  ``tags``
+    go on both (``tieout.metrics.runs.RUN_TAG`` names the ``tieout run`` they belong to).
     """
     import dagster as dg
 
@@ -65,7 +67,7 @@ def materialize_extract(config: Path) -> list[Any]:
     runs = [dg.materialize([a for a in RAW_ASSETS if a.partitions_def is None],
                            instance=instance, resources=resources,
                            selection=dg.AssetSelection.groups(*EXTRACT_GROUPS),
-                           raise_on_error=False, run_config=QUIET)]
+                           raise_on_error=False, run_config=QUIET, tags=dict(tags or {}))]
     days = _pending_days(config)
     if days and runs[0].success:  # one run over the days with new or late files
         first, last = (USAGE_PARTITIONS.get_partition_key_for_timestamp(
@@ -73,7 +75,7 @@ def materialize_extract(config: Path) -> list[Any]:
         runs.append(dg.materialize(
             RAW_ASSETS, instance=instance, resources=resources, raise_on_error=False,
             selection=dg.AssetSelection.groups("usage"), run_config=QUIET,
-            tags={"dagster/asset_partition_range_start": first,
+            tags={**(tags or {}), "dagster/asset_partition_range_start": first,
                   "dagster/asset_partition_range_end": last}))
     for result in runs:
         if not result.success:
@@ -119,8 +121,12 @@ def run_stages(config: Path, only: str | None = None, *,
     After the rules stage, prints the exceptions by rule and what is in transit.  The whole
     run holds the warehouse's run lock (``tieout.warehouse.run_lock``), so a second run on the
     same warehouse waits up to ``wait_lock`` seconds, then refuses without writing anything,
-    instead of interleaving its writes with this one's.
+    instead of interleaving its writes with this one's.  The run is one row of ``ops.runs``
+    (how it ended, for ``tieout status``); every Dagster run it starts carries its id in
+    ``RUN_TAG``, so the steps' operating metrics are this run's.
     """
+    from tieout.metrics.runs import RUN_TAG, one_line
+    from tieout.warehouse.ops import new_run_id
     from tieout.warehouse.run_lock import run_lock
 
     cfg = load_config(config)  # fail fast, with the file's own error message
@@ -128,25 +134,73 @@ def run_stages(config: Path, only: str | None = None, *,
     progress: list[str] = []
     # A refusal (another run holds the lock) is not a failed run: no alert, exit code 75.
     with run_lock(cfg.warehouse, wait_lock):
+        run_id = new_run_id()
+        recorded = _record_start(cfg, run_id, only)
         try:
-            return _run_stages(config, cfg, only, extract_table, progress)
-        except Exception as exc:  # tell the on-call person, then fail as before
+            runs = _run_stages(config, cfg, only, extract_table, progress, {RUN_TAG: run_id})
+        except BaseException as exc:  # tell the on-call person, then fail as before
+            if recorded:
+                _record_end(cfg, run_id, one_line(exc) or type(exc).__name__)
+            if not isinstance(exc, Exception):  # interrupted: no alert, as before
+                raise
             from tieout.alerts import FailureAlert, send_failure_alert
 
-            send_failure_alert(FailureAlert(run_id="-", job="tieout run", where="cli",
+            send_failure_alert(FailureAlert(run_id=run_id, job="tieout run", where="cli",
                                             failed_step=progress[-1] if progress else None,
                                             error=" ".join(str(exc).split())))
             raise
+        if recorded:
+            _record_end(cfg, run_id, None)
+        console.print(f"run {run_id} (tieout status --config {config} shows its metrics)",
+                      markup=False, highlight=False)
+        return runs
+
+
+def _record_start(cfg: TieoutConfig, run_id: str, only: str | None) -> bool:
+    """The run's ``ops.runs`` row; False (nothing written) when a stage that needs an existing
+    warehouse would find none: that stage reports it, and no empty warehouse is created."""
+    from tieout.warehouse import ops
+    from tieout.warehouse.connection import open_warehouse
+
+    if only not in (None, "extract") and not cfg.warehouse.is_file():
+        return False
+    con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
+    try:
+        ops.start_run(con, run_id, "tieout run" + (f" --only {only}" if only else ""))
+    finally:
+        con.close()
+    return True
+
+
+def _record_end(cfg: TieoutConfig, run_id: str, error: str | None) -> None:
+    """Close the run's row: succeeded, or failed with its one-line error.  On the failure
+    path a problem here is only logged: the run's own error is what must be reported."""
+    import logging
+
+    from tieout.warehouse import ops
+    from tieout.warehouse.connection import open_warehouse
+
+    try:
+        con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
+        try:
+            ops.finish_run(con, run_id, "failed" if error else "succeeded", error)
+        finally:
+            con.close()
+    except Exception as exc:
+        if error is None:
+            raise
+        logging.getLogger("tieout.run").warning("could not record that run %s failed: %s",
+                                                run_id, exc)
 
 
 def _run_stages(config: Path, cfg: TieoutConfig, only: str | None, extract_table: bool,
-                progress: list[str]) -> list[str]:
+                progress: list[str], tags: Mapping[str, str]) -> list[str]:
     runs: list[str] = []
     if only in (None, "extract"):
         progress.append("extract")
         started = time.perf_counter()
         with console.status("extracting"):
-            results = materialize_extract(config)
+            results = materialize_extract(config, tags)
         runs += [r.run_id for r in results]
         if extract_table:
             console.print(extract_summary(results, cfg.warehouse))
@@ -156,17 +210,17 @@ def _run_stages(config: Path, cfg: TieoutConfig, only: str | None, extract_table
         if not cfg.warehouse.is_file():
             raise TieoutError(f"warehouse {cfg.warehouse} does not exist: extract first "
                               f"(tieout run --config {config})")
-        runs.append(_transform(config))
+        runs.append(_transform(config, tags))
     if only in (None, "journals"):
         progress.append("journals")
-        runs += _journals(config, explicit=only == "journals")
+        runs += _journals(config, tags, explicit=only == "journals")
     if only in (None, "rules"):
         progress.append("rules")
         from .transform import materialize_rules
 
         started = time.perf_counter()
         with console.status("evaluating the rule checks"):
-            result = materialize_rules(config)
+            result = materialize_rules(config, tags)
         runs.append(result.run_id)
         console.print(stage_line("rules", _checked(result), time.perf_counter() - started))
         console.print(f"[bold]{'review':<9}[/bold] {_reviewed(result)}")  # same run as rules
@@ -174,7 +228,7 @@ def _run_stages(config: Path, cfg: TieoutConfig, only: str | None, extract_table
     return runs
 
 
-def _transform(config: Path) -> str:
+def _transform(config: Path, tags: Mapping[str, str]) -> str:
     from tieout.transform.manifest import ensure_manifest, is_current
 
     from .transform import materialize_dbt
@@ -184,12 +238,12 @@ def _transform(config: Path) -> str:
         with console.status("parsing the dbt project (it changed since the last parse)"):
             ensure_manifest()
     with console.status("dbt build (models and tests)"):
-        result = materialize_dbt(config)
+        result = materialize_dbt(config, tags)
     console.print(stage_line("transform", _built(result), time.perf_counter() - started))
     return str(result.run_id)
 
 
-def _journals(config: Path, *, explicit: bool) -> list[str]:
+def _journals(config: Path, tags: Mapping[str, str], *, explicit: bool) -> list[str]:
     from .postings import journals_line, materialize_journals, posting_enabled
 
     if not posting_enabled(config):
@@ -200,7 +254,7 @@ def _journals(config: Path, *, explicit: bool) -> list[str]:
         return []
     started = time.perf_counter()
     with console.status("planning and posting usage journals"):
-        result = materialize_journals(config)
+        result = materialize_journals(config, tags)
     console.print(stage_line("journals", journals_line(result), time.perf_counter() - started))
     return [str(result.run_id)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,11 @@ from tieout.transform.invocation import failed_nodes, run_target_path
 SILENT = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def materialize_dbt(config: Path) -> Any:
+def materialize_dbt(config: Path, tags: Mapping[str, str] | None = None) -> Any:
     """``dbt build`` of the whole project (models and tests) as the dbt assets."""
     from pipelines.jobs import DBT_SELECTION
 
-    result = _materialize(config, DBT_SELECTION)
+    result = _materialize(config, DBT_SELECTION, tags)
     if not result.success:
         target = run_target_path(load_config(config))
         broken = failed_nodes(target)
@@ -36,18 +37,18 @@ def materialize_dbt(config: Path) -> Any:
     return result
 
 
-def materialize_rules(config: Path) -> Any:
+def materialize_rules(config: Path, tags: Mapping[str, str] | None = None) -> Any:
     """Evaluate the rule checks on the current ``marts.fct_exceptions`` (no rebuild), then
     carry the review state across (``ops/exception_review``)."""
     from pipelines.jobs import RULES_SELECTION
 
-    result = _materialize(config, RULES_SELECTION)
+    result = _materialize(config, RULES_SELECTION, tags)
     if not result.success:
         raise TieoutError(f"rule checks failed (run {result.run_id}): {_failure(result)}")
     return result
 
 
-def _materialize(config: Path, selection: Any) -> Any:
+def _materialize(config: Path, selection: Any, tags: Mapping[str, str] | None) -> Any:
     import dagster as dg
 
     from assets import RAW_ASSETS
@@ -65,7 +66,8 @@ def _materialize(config: Path, selection: Any) -> Any:
         return dg.materialize([*RAW_ASSETS, dbt_models, reconciliation_rules, exception_review,
                                analyst_snapshot],
                               instance=dg.DagsterInstance.get(), resources=resources,
-                              selection=selection, raise_on_error=False, run_config=SILENT)
+                              selection=selection, raise_on_error=False, run_config=SILENT,
+                              tags=dict(tags or {}))
 
 
 def _failure(result: Any) -> str:

@@ -116,5 +116,5 @@ class Connector(ABC):
 
     def _batch(self, table: str, records: list[dict[str, Any]], origin: str) -> Batch:
         """A loose batch of ``records``, counted in the client's stats."""
-        self.client.stats.count_records(table, len(records))
+        self.client.count_records(table, len(records))
         return Batch(table=table, frame=loose_frame(table, records), origin=origin)

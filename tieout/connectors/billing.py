@@ -91,7 +91,7 @@ class BillingConnector(Connector):
                 raise self.client.error("GET", path, "the answer is not a list object with"
                                         " records that have an id")
             records = [record for record in data if record["id"] != cursor]
-            self.client.stats.duplicates_suppressed += len(data) - len(records)
+            self.client.count_duplicates(len(data) - len(records))
             yield records
             if not body.get("has_more"):
                 return

@@ -111,5 +111,5 @@ class ErpConnector(Connector):
                                         f"{table}: an item has no integer id") from None
             if after is None or item_id > after:
                 records.append(item)
-        self.client.stats.duplicates_suppressed += len(items) - len(records)
+        self.client.count_duplicates(len(items) - len(records))
         return records

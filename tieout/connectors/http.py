@@ -39,12 +39,15 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
 from tieout.errors import InputError, TieoutError
+
+if TYPE_CHECKING:
+    from tieout.metrics.recorder import HttpRecorder
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +252,9 @@ class HttpClient:
     ``headers`` are sent with every request and treated as secrets. ``sleep``, ``random`` and
     ``clock`` are injectable so tests can record waits instead of sleeping. ``random`` defaults
     to a fresh, unseeded generator per client: a fixed seed would make every worker of a fleet
-    jitter identically, defeating the point of jitter.
+    jitter identically, defeating the point of jitter. ``recorder`` (optional) receives every
+    attempt, retry wait, record and dropped repeat per endpoint (the run's operating metrics,
+    ``tieout.metrics``); ``stats`` is kept either way.
     """
 
     def __init__(
@@ -267,6 +272,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         random: _random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        recorder: HttpRecorder | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -299,6 +305,7 @@ class HttpClient:
         self._session.headers.update(dict(headers))
         self._session.auth = _no_auth
         self.stats = ClientStats()
+        self.recorder = recorder
 
     def __repr__(self) -> str:
         return f"HttpClient(system={self.system!r}, base_url={self.base_url!r})"
@@ -323,6 +330,18 @@ class HttpClient:
         """POST ``body`` as JSON to ``path``; the JSON object answered, or for a bodiless
         answer (204) ``{"Location": ...}`` when the server sent one, else ``{}``."""
         return self._call("POST", path, params, body)
+
+    def count_records(self, table: str, records: int) -> None:
+        """A connector handed on ``records`` records of ``table`` from the last page."""
+        self.stats.count_records(table, records)
+        if self.recorder is not None:
+            self.recorder.records(self.system, table, records)
+
+    def count_duplicates(self, records: int) -> None:
+        """A connector dropped ``records`` exact repeats from the last page."""
+        self.stats.duplicates_suppressed += records
+        if self.recorder is not None:
+            self.recorder.duplicates(self.system, records)
 
     def relative(self, link: str) -> tuple[str, dict[str, str]]:
         """Path and query parameters of a link the API returned (absolute or root-relative).
@@ -388,6 +407,8 @@ class HttpClient:
                     f"{self.max_total_seconds:g} s limit)")
             self.stats.retries += 1
             self.stats.slept_seconds += delay
+            if self.recorder is not None:
+                self.recorder.retry(self.system, path, delay)
             log.info("%s", self.scrub(
                 f"{self.system} {method} {path}: {outcome.problem}; retry {attempt} of "
                 f"{self.max_attempts - 1} in {delay:.2f} s"))
@@ -420,10 +441,16 @@ class HttpClient:
         if failure is not None or response is None:
             log.debug("%s %s %s -> %s in %.0f ms (attempt %d)", self.system, method, path,
                       failure.key if failure else "?", latency_ms, attempt)
-            return failure or _Outcome(problem="no response", key="connection", retryable=True)
-        log.debug("%s %s %s -> %d in %.0f ms (attempt %d)", self.system, method, path,
-                  response.status_code, latency_ms, attempt)
-        return self._judge(response)
+            outcome = failure or _Outcome(problem="no response", key="connection",
+                                          retryable=True)
+        else:
+            log.debug("%s %s %s -> %d in %.0f ms (attempt %d)", self.system, method, path,
+                      response.status_code, latency_ms, attempt)
+            outcome = self._judge(response)
+        if self.recorder is not None:
+            self.recorder.attempt(self.system, path, latency_ms,
+                                  None if outcome.payload is not None else outcome.key)
+        return outcome
 
     def _judge(self, response: requests.Response) -> _Outcome:
         """Turn a response into a payload or a (maybe retryable) failure."""

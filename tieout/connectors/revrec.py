@@ -217,7 +217,7 @@ class RevrecConnector(Connector):
         fresh = [r for r in results
                  if not (self._stamp(r) == frontier and r["id"] in at_frontier)]
         if repeats:
-            self.client.stats.duplicates_suppressed += len(results) - len(fresh)
+            self.client.count_duplicates(len(results) - len(fresh))
         return fresh
 
     def _stamp(self, schedule: dict[str, Any]) -> datetime:

@@ -77,7 +77,7 @@ class SupportConnector(Connector):
             body = self.client.get_json(path, params)
             records, has_more, next_link = self._page(path, key, body)
             fresh = [r for r in records if (r.get("id"), r.get("updated_at")) != boundary]
-            self.client.stats.duplicates_suppressed += len(records) - len(fresh)
+            self.client.count_duplicates(len(records) - len(fresh))
             self._check_window(path, fresh, since)
             if group == ORGANIZATIONS:
                 fresh = [flatten_organization(r) for r in fresh]

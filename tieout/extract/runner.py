@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -45,13 +45,18 @@ class TableReport:
     quarantined: int = 0
     inserted: int = 0
     updated: int = 0
+    repeated: int = 0  # rows landing dropped as repeats of a key in the same unit
+    # quarantined records by the first check each failed (adds up to ``quarantined``)
+    quarantined_by_check: Counter[str] = field(default_factory=Counter)
 
-    def add(self, landed: LandedBatch) -> None:
+    def add(self, landed: LandedBatch, by_check: Counter[str] | None = None) -> None:
         self.received += landed.received
         self.landed += landed.landed
         self.quarantined += landed.quarantined
         self.inserted += landed.inserted
         self.updated += landed.updated
+        self.repeated += landed.repeated
+        self.quarantined_by_check.update(by_check or {})
 
 
 @dataclass
@@ -102,11 +107,21 @@ class _Buffer:
         return f"{self.first_origin} .. {self.last_origin}"
 
 
+def first_checks(quarantine: pl.DataFrame) -> Counter[str]:
+    """Quarantined records per check, each record under the first check it failed (the
+    gate lists a record's failures in column order), so the counts add up to the records."""
+    if quarantine.is_empty():
+        return Counter()
+    firsts = quarantine.group_by("row", maintain_order=True).agg(pl.col("check").first())
+    return Counter(firsts.get_column("check").to_list())
+
+
 def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report: ExtractReport,
               source_label: str, flush_rows: int = FLUSH_ROWS) -> None:
     """Gate and stage every batch of ``unit``, then land it in one transaction (all or none)."""
     buffers: dict[str, _Buffer] = defaultdict(_Buffer)
     staged: dict[str, tuple[str, list[str]]] = {}  # table -> (batch id, origins)
+    reasons: dict[str, Counter[str]] = defaultdict(Counter)  # table -> quarantined by check
     seq = 0
 
     def flush(table: str) -> None:
@@ -118,6 +133,7 @@ def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report
             staged[table] = (report.next_batch_id(table), [])
         batch_id, origins = staged[table]
         origins.append(buffer.origin())
+        reasons[table].update(first_checks(result.quarantine))
         seq += 1
         stage(con, table, result.clean, result.quarantine, batch_id=batch_id, seq=seq,
               source_label=source_label)
@@ -136,7 +152,7 @@ def land_unit(con: duckdb.DuckDBPyConnection, unit: Unit, *, run_id: str, report
                 origin = origins[0] if len(origins) == 1 else f"{origins[0]} .. {origins[-1]}"
                 report.tables[table].add(merge_staged(
                     con, table, batch_id=batch_id, run_id=run_id, origin=origin,
-                    mode=unit.mode))
+                    mode=unit.mode), reasons[table])
             if unit.watermark_entity and unit.watermark_value:
                 ops.set_watermark(con, unit.source, unit.watermark_entity,
                                   unit.watermark_value, run_id)

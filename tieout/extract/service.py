@@ -1,4 +1,5 @@
-"""Run an extraction: every configured source into the warehouse, recorded in ``ops.runs``.
+"""Run an extraction: every configured source into the warehouse, recorded in ``ops.runs``,
+with its operating metrics in ``ops.run_metrics`` (``tieout.metrics``).
 
 Used by the Dagster assets and by ``tieout run --only extract``; kept free of Dagster so it
 can be tested and benchmarked directly.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +18,9 @@ import duckdb
 
 from tieout.config import OPTIONAL_SOURCES, TieoutConfig
 from tieout.errors import TieoutError
+from tieout.metrics import HttpRecorder, Metric
+from tieout.metrics.extraction import extraction_metrics
+from tieout.metrics.store import write_metrics, write_metrics_after_failure
 from tieout.warehouse import ops
 
 from .api import api_units
@@ -64,11 +69,13 @@ def extract_source(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: st
 
 
 @contextmanager
-def recorded_run(con: duckdb.DuckDBPyConnection, scope: str) -> Iterator[ExtractReport]:
+def recorded_run(con: duckdb.DuckDBPyConnection, scope: str,
+                 parent: str | None = None) -> Iterator[ExtractReport]:
     """An ``ops.runs`` entry around a block: ``succeeded``, or ``failed`` with the one-line
-    error, whatever the block raises (the exception still propagates)."""
+    error, whatever the block raises (the exception still propagates).  ``parent`` names the
+    run this extraction is a step of (``tieout.metrics.runs``)."""
     run_id = ops.new_run_id()
-    ops.start_run(con, run_id, scope)
+    ops.start_run(con, run_id, scope, parent)
     report = ExtractReport(run_id)
     try:
         yield report
@@ -76,6 +83,42 @@ def recorded_run(con: duckdb.DuckDBPyConnection, scope: str) -> Iterator[Extract
         ops.finish_run(con, run_id, "failed", " ".join(str(exc).split())[:500])
         raise
     ops.finish_run(con, run_id, "succeeded")
+
+
+def _configured(cfg: TieoutConfig, source: str) -> bool:
+    return source in cfg.sources or (source == "reference" and cfg.reference is not None)
+
+
+def extract_measured(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, source: str, *,
+                     run_id: str, scope: str, token: str | None = None,
+                     days: tuple[dt.date, dt.date] | None = None, full: bool = False,
+                     client_options: dict[str, Any] | None = None
+                     ) -> tuple[ExtractReport, list[Metric]]:
+    """One source's extraction as a step of run ``run_id`` (the Dagster raw assets).
+
+    The step is an ``ops.runs`` row (``scope``, parent ``run_id``) and its operating metrics go
+    to ``ops.run_metrics`` (stage ``extract``) however it ends - a failed night's retries and
+    errors are exactly what an operator needs to see.  Returns the report and the metrics.
+    """
+    recorder = HttpRecorder()
+    options = {**(client_options or {}), "recorder": recorder}
+    report: ExtractReport | None = None
+    started = time.perf_counter()
+
+    def measured() -> list[Metric]:
+        spent = {source: time.perf_counter() - started} if _configured(cfg, source) else {}
+        return extraction_metrics(report, recorder, spent)
+
+    try:
+        with recorded_run(con, scope, parent=run_id) as report:
+            extract_source(con, cfg, source, run_id=report.run_id, report=report, full=full,
+                           days=days, token=token, client_options=options)
+    except BaseException:
+        write_metrics_after_failure(con, run_id, "extract", measured())
+        raise
+    metrics = measured()
+    write_metrics(con, run_id, "extract", metrics)
+    return report, metrics
 
 
 def run_extraction(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig,
@@ -86,10 +129,26 @@ def run_extraction(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig,
 
     ``tokens`` maps source name to its API secret (API-mode sources only);
     ``client_options`` tune the HTTP clients (timeouts, retry limits; tests pass ``sleep``).
+    The run's operating metrics are stored under its ``ops.runs`` id, however it ends.
     """
     chosen = sources or ([*(["reference"] if cfg.reference else []), *cfg.sources])
+    recorder = HttpRecorder()
+    options = {**(client_options or {}), "recorder": recorder}
+    spent: dict[str, float] = {}
     with recorded_run(con, "extract:" + ",".join(chosen)) as report:
-        for source in chosen:
-            extract_source(con, cfg, source, run_id=report.run_id, report=report, full=full,
-                           token=(tokens or {}).get(source), client_options=client_options)
+        try:
+            for source in chosen:
+                started = time.perf_counter()
+                try:
+                    extract_source(con, cfg, source, run_id=report.run_id, report=report,
+                                   full=full, token=(tokens or {}).get(source),
+                                   client_options=options)
+                finally:
+                    if _configured(cfg, source):
+                        spent[source] = time.perf_counter() - started
+        except BaseException:
+            write_metrics_after_failure(con, report.run_id, "extract",
+                                        extraction_metrics(report, recorder, spent))
+            raise
+        write_metrics(con, report.run_id, "extract", extraction_metrics(report, recorder, spent))
     return report

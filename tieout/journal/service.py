@@ -17,6 +17,10 @@ import duckdb
 
 from tieout.config import TieoutConfig
 from tieout.errors import InputError, TieoutError
+from tieout.metrics import HttpRecorder, Metric
+from tieout.metrics.postings import posting_metrics
+from tieout.metrics.runs import recorded_step
+from tieout.metrics.store import write_metrics, write_metrics_after_failure
 from tieout.transform.dbt_vars import snapshot_time
 from tieout.warehouse.ops import new_run_id
 
@@ -91,6 +95,38 @@ def post_usage_journals(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, api: 
     poster = Poster(con, cfg, api, run_id, **poster_options)
     report = poster.post_all()
     return PostingRun(run_id=run_id, scope=scope, plan=plan, report=report)
+
+
+def post_measured(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, api: JournalApi,
+                  run_id: str, *, scope: str, recorder: HttpRecorder | None = None,
+                  **poster_options: Any) -> tuple[PostingReport, list[Metric]]:
+    """Post every postable version as a step of run ``run_id`` (the Dagster posting asset).
+
+    The step is an ``ops.runs`` row (``scope``, parent ``run_id``); every attempt carries
+    ``run_id``, and the step's operating metrics (``recorder``'s view of the ERP calls, the
+    success rate, lag and usage-to-journal time read back from the ledger) go to
+    ``ops.run_metrics`` (stage ``journals``) however it ends.
+    """
+    poster = Poster(con, cfg, api, run_id, **poster_options)
+
+    def measured() -> list[Metric]:
+        calls = recorder.metrics() if recorder is not None else []
+        return [*calls, *posting_metrics(con, run_id, poster.report,
+                                         cfg.journal.window_minutes)]
+
+    with recorded_step(con, scope, run_id):
+        try:
+            report = poster.post_all()
+        except BaseException:
+            try:
+                failed = measured()
+            except Exception:  # the posting's own error is the one to report
+                failed = []
+            write_metrics_after_failure(con, run_id, "journals", failed)
+            raise
+        metrics = measured()
+        write_metrics(con, run_id, "journals", metrics)
+    return report, metrics
 
 
 def dead_letters(con: duckdb.DuckDBPyConnection, key: str) -> list[ledger.Batch]:

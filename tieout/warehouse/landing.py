@@ -38,6 +38,7 @@ class LandedBatch:
     quarantined: int
     inserted: int
     updated: int
+    repeated: int = 0  # staged rows dropped because their key came again (newest kept)
 
 
 def clear_staging(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +120,7 @@ def merge_staged(con: duckdb.DuckDBPyConnection, table: str, *, batch_id: str, r
     quarantined = con.execute(
         f"SELECT count(*) FROM (SELECT DISTINCT _seq, \"row\" FROM {bad})").fetchall()[0][0]
     result = LandedBatch(batch_id, table, int(landed) + int(quarantined), int(landed),
-                         int(quarantined), int(inserted), int(updated))
+                         int(quarantined), int(inserted), int(updated), int(repeated))
     con.execute("INSERT INTO ops.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [batch_id, run_id, table, origin, mode, result.received, result.landed,
                  result.quarantined, result.inserted, result.updated, now]).fetchall()

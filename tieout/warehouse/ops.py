@@ -17,10 +17,12 @@ def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, scope: str) -> None:
-    """Record that a run began."""
-    con.execute("INSERT INTO ops.runs VALUES (?, ?, NULL, 'running', ?, NULL)",
-                [run_id, dt.datetime.now(dt.UTC), scope]).fetchall()
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, scope: str,
+              parent: str | None = None) -> None:
+    """Record that a run began (``parent``: the run this is a step of, if any)."""
+    con.execute("INSERT INTO ops.runs (run_id, started_at, finished_at, status, scope, error,"
+                " parent_run_id) VALUES (?, ?, NULL, 'running', ?, NULL, ?)",
+                [run_id, dt.datetime.now(dt.UTC), scope, parent]).fetchall()
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str,

@@ -3,7 +3,8 @@
 Raw tables have the contract's columns (``seeds.tables``) plus lineage: ``_batch_id``,
 ``_loaded_at``, ``_source`` and ``_row_hash`` (used to keep unchanged rows untouched on
 re-runs, so a re-extraction leaves the raw tables byte-for-byte the same).  ``ops`` holds what
-dbt must never rebuild: runs, batches, watermarks and the usage-file manifest.
+dbt must never rebuild: runs, batches, watermarks, the usage-file manifest, the journal ledger,
+the review state and the runs' operating metrics.
 """
 
 from __future__ import annotations
@@ -120,6 +121,17 @@ CREATE TABLE IF NOT EXISTS ops.exception_runs (
     open_count BIGINT NOT NULL, amount_reporting DECIMAL(20, 4) NOT NULL,
     material_count BIGINT NOT NULL, new_count BIGINT NOT NULL, reopened_count BIGINT NOT NULL,
     auto_resolved_count BIGINT NOT NULL, PRIMARY KEY (run_id, rule));
+-- The step rows of a run (an extraction per source, the journal posting, the review sync)
+-- name the run they belong to: one `tieout run`, or one Dagster run (tieout.metrics.runs).
+ALTER TABLE ops.runs ADD COLUMN IF NOT EXISTS parent_run_id VARCHAR;
+-- Operating metrics (tieout.metrics.catalog): one row per run, stage and metric (per source,
+-- endpoint and dimension), written by the run's own steps and kept for ever: dbt never
+-- touches it and no run rewrites another run's rows.
+CREATE TABLE IF NOT EXISTS ops.run_metrics (
+    run_id VARCHAR NOT NULL, recorded_at TIMESTAMPTZ NOT NULL, stage VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL, source VARCHAR NOT NULL, endpoint VARCHAR NOT NULL,
+    dimension VARCHAR NOT NULL, value DOUBLE NOT NULL, unit VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, stage, metric, source, endpoint, dimension));
 -- Period sign-offs (tieout close): who, when, the figures at that moment, any override.
 CREATE TABLE IF NOT EXISTS ops.period_closes (
     period VARCHAR PRIMARY KEY, closed_at TIMESTAMPTZ NOT NULL, closed_by VARCHAR NOT NULL,
