@@ -74,6 +74,19 @@ class OrchestrationConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """Thresholds ``tieout status`` turns into a non-zero exit (DESIGN §8 operating metrics).
+
+    ``None`` leaves a threshold unchecked; source freshness reuses
+    ``orchestration.source_freshness_hours``.
+    """
+
+    min_posting_success_rate: Decimal = Decimal("0.99")  # successful POSTs / POSTs of a run
+    max_quarantined: int | None = None  # records quarantined by the latest extraction
+    max_latency_p95_ms: int | None = None  # any API endpoint's p95 in the latest extraction
+
+
+@dataclass(frozen=True)
 class TieoutConfig:
     """Everything a run needs to know, with paths resolved against the config file."""
 
@@ -89,6 +102,7 @@ class TieoutConfig:
     journal: JournalConfig = field(default_factory=JournalConfig)
     warehouse_memory_limit: str = "1GB"  # DuckDB's cap; it spills beyond it
     orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
     @property
     def root(self) -> Path:
@@ -201,6 +215,7 @@ def load_config(path: Path) -> TieoutConfig:
         warehouse_memory_limit=_memory(r, r.get("memory_limit", str, "1GB", where=warehouse,
                                                 prefix="warehouse.")),
         orchestration=_orchestration(r, r.get("orchestration", dict, {})),
+        monitoring=_monitoring(r, r.get("monitoring", dict, {})),
     )
 
 
@@ -227,6 +242,24 @@ def _orchestration(r: _Reader, table: dict[str, Any]) -> OrchestrationConfig:
     if hours < 1:
         raise r.fail("orchestration.source_freshness_hours", f"must be at least 1, got {hours}")
     return OrchestrationConfig(nightly_at=at, source_freshness_hours=hours)
+
+
+def _monitoring(r: _Reader, table: dict[str, Any]) -> MonitoringConfig:
+    rate = r.decimal("monitoring.min_posting_success_rate",
+                     table.get("min_posting_success_rate", "0.99"))
+    if rate > 1:
+        raise r.fail("monitoring.min_posting_success_rate",
+                     f"is a fraction of attempts, from 0 to 1; got {rate}")
+
+    def optional(key: str, least: int) -> int | None:
+        value = r.get(key, int, None, where=table, prefix="monitoring.")
+        if value is not None and value < least:
+            raise r.fail(f"monitoring.{key}", f"must be at least {least}, got {value}")
+        return None if value is None else int(value)
+
+    return MonitoringConfig(min_posting_success_rate=rate,
+                            max_quarantined=optional("max_quarantined", 0),
+                            max_latency_p95_ms=optional("max_latency_p95_ms", 1))
 
 
 def _journal(r: _Reader, table: dict[str, Any]) -> JournalConfig:

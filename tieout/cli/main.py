@@ -30,6 +30,7 @@ from .query import query
 from .report import report
 from .run import run as run_command
 from .sandbox import sandbox_app
+from .status import status
 
 app = typer.Typer(
     name="tieout",
@@ -48,6 +49,7 @@ app.command("close")(close)
 app.command("query")(query)
 app.command("report")(report)
 app.command("docs")(docs)
+app.command("status")(status)
 
 
 @app.command("rules")

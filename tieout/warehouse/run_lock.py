@@ -74,6 +74,25 @@ def read_holder(path: Path) -> Holder:
     return Holder(int(pid_text) if pid_text.isdigit() else None, fields.get("started", "").strip())
 
 
+def active_holder(warehouse: Path) -> Holder | None:
+    """The holder the lock file names if its process is still alive, else None.
+
+    Judged by the pid alone, never by taking the lock: a reader that took it even for a moment
+    could make a run starting at that moment refuse.  (A recycled pid can make a dead run look
+    alive; it only ever errs towards "still running".)
+    """
+    holder = read_holder(lock_path(warehouse))
+    if holder.pid is None:
+        return None
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, owned by someone else
+        return holder
+    return holder
+
+
 def _now_text() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
