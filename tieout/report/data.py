@@ -26,6 +26,7 @@ from tieout.review.queries import AGEING_BUCKETS, Filters, Sort, ageing_bucket, 
 from tieout.review.status import ACTIVE, Status
 from tieout.rules import RULES
 
+from .operations import OperationsFigures, operations_figures
 from .receivables import AgingFigures, aging_figures
 from .support import SupportFigures, support_figures
 
@@ -212,6 +213,7 @@ class ReportData:
     dead_letters: tuple[DeadLetter, ...]
     support: SupportFigures | None  # None: the support marts are not built
     aging: AgingFigures | None  # None: fct_ar_aging is not built
+    operations: OperationsFigures | None  # None: the warehouse has no ops.run_metrics
 
     @property
     def total(self) -> int:
@@ -261,6 +263,7 @@ def gather(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, period: str,
         dead_letters=tuple(_dead_letters(con, period)),
         support=support_figures(con),
         aging=aging_figures(con),
+        operations=operations_figures(con),
     )
 
 

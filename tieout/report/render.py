@@ -46,6 +46,11 @@ def money(amount: Decimal | None, currency: str | None) -> str:
     return f"{amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,}"
 
 
+def figure(value: float | Decimal | None, places: int = 0) -> str:
+    """A measured figure (not money) with thousands separators, or a dash when unmeasured."""
+    return DASH if value is None else f"{value:,.{places}f}"
+
+
 def default_report_path(cfg: TieoutConfig, period: str) -> Path:
     """``<warehouse folder>/reports/close-<period>.html``: beside the data it reports on."""
     return cfg.warehouse.parent / "reports" / f"close-{parse_period(period)}.html"
@@ -89,7 +94,7 @@ def render_html(data: ReportData) -> str:
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=money, when=when, num=lambda n: f"{n:,}",
+    env.filters.update(money=money, when=when, num=lambda n: f"{n:,}", figure=figure,
                        utc=lambda v: v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                        label=lambda s: str(s).replace("_", " ").capitalize())
     template = env.from_string(TEMPLATE)
@@ -134,7 +139,39 @@ def _charts(data: ReportData, zone: zoneinfo.ZoneInfo) -> dict[str, str]:
          for label, r in zip(labels, runs, strict=True)], unit=ccy, color="#2f6690",
         width=HALF)
     return {"rules": by_rule, "entities": by_entity, "ageing": ageing,
-            "trend_count": trend_count, "trend_amount": trend_amount}
+            "trend_count": trend_count, "trend_amount": trend_amount,
+            **_operations_charts(data, zone)}
+
+
+def _operations_charts(data: ReportData, zone: zoneinfo.ZoneInfo) -> dict[str, str]:
+    """The operating metrics over runs; a run that did not measure a figure has no point."""
+    runs = data.operations.runs if data.operations is not None else ()
+
+    def line(chart_id: str, title: str, values: list[tuple[dt.datetime, Decimal, str]], *,
+             whole: bool = False, unit: str = "", color: str = "#2f6690") -> str:
+        labels = _run_labels([at.astimezone(zone) for at, _, _ in values])
+        return charts.line_chart(chart_id, title, [
+            charts.Point(label, value, text)
+            for label, (_, value, text) in zip(labels, values, strict=True)],
+            whole=whole, unit=unit, color=color, width=HALF, empty="No run measured it yet")
+
+    return {
+        "ops_records": line("chart-ops-records", "Records extracted per run", [
+            (r.recorded_at, r.records, f"{r.records:,} records") for r in runs
+            if r.records is not None], whole=True),
+        "ops_latency": line("chart-ops-latency", "API latency p95 per run (slowest endpoint)", [
+            (r.recorded_at, r.latency_p95_ms, f"{r.latency_p95_ms:,} ms") for r in runs
+            if r.latency_p95_ms is not None], unit="ms", color="#d68910"),
+        "ops_retries": line("chart-ops-retries", "API retries and errors per run", [
+            (r.recorded_at, r.retries + r.errors, f"{r.retries:,} retries, {r.errors:,} errors")
+            for r in runs], whole=True, color="#c0392b"),
+        "ops_posting": line("chart-ops-posting", "Journal posting success rate per run", [
+            (r.recorded_at, r.posting_success_rate * 100, f"{r.posting_success_rate:.2%}")
+            for r in runs if r.posting_success_rate is not None], unit="%", color="#2e8b57"),
+        "ops_quarantined": line("chart-ops-quarantined", "Records quarantined per run", [
+            (r.recorded_at, r.quarantined, f"{r.quarantined:,} quarantined") for r in runs
+            if r.quarantined is not None], whole=True, color="#7f8c8d"),
+    }
 
 
 def _run_labels(times: Sequence[dt.datetime]) -> list[str]:
@@ -676,6 +713,51 @@ footer { margin-top: 36px; border-top: 1px solid var(--line); padding-top: 10px;
           {%- endif %}</td>
         <td class="num">{{ c.currency }} {{ c.outstanding | money(c.currency) }}</td>
         <td class="num">{{ c.outstanding_reporting | money(ccy) }}</td></tr>
+    {% endfor %}
+    </tbody>
+  </table>
+  {% endif %}
+  {% endif %}
+</section>
+<section id="operations" aria-labelledby="h-operations">
+  <h2 id="h-operations">Operating metrics</h2>
+  {% set o = d.operations %}
+  {% if o is none or not o.runs %}
+  <p class="empty">No operating metrics recorded yet (ops.run_metrics): every tieout run and
+    Dagster run records them.</p>
+  {% else %}
+  <p class="note">How the pipeline itself ran over the {{ o.runs | length }} latest measured
+    run{{ 's' if o.runs | length != 1 else '' }} (all periods): records the gate received,
+    the slowest API endpoint's 95th percentile latency, retries and errors of every API call,
+    journal POSTs accepted, and records the gate quarantined.</p>
+  <div class="grid2">
+    <figure>{{ charts.ops_records }}</figure>
+    <figure>{{ charts.ops_latency }}</figure>
+    <figure>{{ charts.ops_retries }}</figure>
+    <figure>{{ charts.ops_posting }}</figure>
+    <figure>{{ charts.ops_quarantined }}</figure>
+  </div>
+  {% if o.endpoints %}
+  <table class="dense">
+    <caption>API endpoints in the latest extraction (run
+      <span class="code">{{ o.last_extract_run }}</span>)</caption>
+    <thead><tr><th scope="col">Source</th><th scope="col">Endpoint</th>
+      <th scope="col" class="num">Records</th><th scope="col" class="num">Pages</th>
+      <th scope="col" class="num">Records/s</th><th scope="col" class="num">p50 ms</th>
+      <th scope="col" class="num">p95 ms</th><th scope="col" class="num">Retries</th>
+      <th scope="col">Errors by status</th>
+      <th scope="col" class="num">Repeats dropped</th></tr></thead>
+    <tbody>
+    {% for e in o.endpoints %}
+      <tr{% if e.errors %} class="break"{% endif %}><th scope="row">{{ e.source }}</th>
+        <td class="code">{{ e.endpoint }}</td><td class="num">{{ e.records | figure }}</td>
+        <td class="num">{{ e.pages | figure }}</td>
+        <td class="num">{{ e.throughput | figure }}</td>
+        <td class="num">{{ e.latency_p50 | figure(1) }}</td>
+        <td class="num">{{ e.latency_p95 | figure(1) }}</td>
+        <td class="num">{{ e.retries | figure }}</td>
+        <td class="code">{{ e.error_text or DASH }}</td>
+        <td class="num">{{ e.duplicates | figure }}</td></tr>
     {% endfor %}
     </tbody>
   </table>
