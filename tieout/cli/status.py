@@ -172,15 +172,22 @@ def summary_lines(metrics: Sequence[StoredMetric]) -> list[str]:
             text += f", {sum(reasons.values()):,.0f} quarantined ({detail})"
         lines.append(text)
     journal: dict[str, float] = defaultdict(float)  # posting figures, dimensions summed
+    post_errors: dict[str, float] = {}
     for m in metrics:
         if m.stage == "journals" and m.endpoint == POSTINGS_ENDPOINT:
             journal[m.metric] += m.value
+            if m.metric == "errors":
+                post_errors[m.dimension] = m.value
     if "journal_batches_posted" in journal or "posting_success_rate" in journal:
         text = (f"journals: {journal['journal_batches_posted']:,.0f} posted, "
                 f"{journal['journal_batches_failed']:,.0f} failed, "
                 f"{journal['journal_batches_dead_lettered']:,.0f} dead-lettered")
         if "posting_success_rate" in journal:
-            text += f"; success rate {journal['posting_success_rate']:.2%}"
+            text += (f"; success rate {journal['posting_success_rate']:.2%} of "
+                     f"{journal['journal_post_attempts']:,.0f} POSTs")
+        if post_errors:
+            text += "; POST errors " + " ".join(f"{k}:{v:,.0f}"
+                                                for k, v in sorted(post_errors.items()))
         for name, label in (("posting_lag", "lag"), ("usage_to_journal", "usage→journal")):
             if f"{name}_p50" in journal:
                 text += (f"; {label} p50 {span(journal[f'{name}_p50'])} "
