@@ -158,13 +158,14 @@ def run_stages(config: Path, only: str | None = None, *,
 
 def _record_start(cfg: TieoutConfig, run_id: str, only: str | None) -> bool:
     """The run's ``ops.runs`` row; False (nothing written) when a stage that needs an existing
-    warehouse would find none: that stage reports it, and no empty warehouse is created."""
+    warehouse would find none: that stage reports it, and no empty warehouse is created.
+    Only the ops schema is ensured: the stages create what they need themselves."""
     from tieout.warehouse import ops
-    from tieout.warehouse.connection import open_warehouse
+    from tieout.warehouse.connection import open_ops
 
     if only not in (None, "extract") and not cfg.warehouse.is_file():
         return False
-    con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
+    con = open_ops(cfg.warehouse, cfg.warehouse_memory_limit)
     try:
         ops.start_run(con, run_id, "tieout run" + (f" --only {only}" if only else ""))
     finally:
@@ -178,10 +179,10 @@ def _record_end(cfg: TieoutConfig, run_id: str, error: str | None) -> None:
     import logging
 
     from tieout.warehouse import ops
-    from tieout.warehouse.connection import open_warehouse
+    from tieout.warehouse.connection import open_ops
 
     try:
-        con = open_warehouse(cfg.warehouse, cfg.warehouse_memory_limit)
+        con = open_ops(cfg.warehouse, cfg.warehouse_memory_limit)
         try:
             ops.finish_run(con, run_id, "failed" if error else "succeeded", error)
         finally:

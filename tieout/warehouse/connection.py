@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
 from tieout.errors import TieoutError
 
-from .schema import ensure_schema
+from .schema import ensure_ops_schema, ensure_schema
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 # How long the pipeline's own opens wait for DuckDB's file lock.  A run opens and closes the
@@ -44,12 +45,14 @@ def _connect_waiting(connect: Callable[[], duckdb.DuckDBPyConnection], path: Pat
 
 
 def open_warehouse(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, *,
-                   wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+                   wait_seconds: float = LOCK_WAIT_SECONDS,
+                   schema: Literal["all", "ops"] = "all") -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the warehouse file with every schema in place.
 
     DuckDB would otherwise cache up to 80% of RAM; a fixed limit (spilling to a temp folder
     beside the warehouse) keeps a nightly run's memory flat however large the sources grow.
-    While another process writes the file, waits up to ``wait_seconds`` for it.
+    While another process writes the file, waits up to ``wait_seconds`` for it.  ``schema``
+    ``"ops"`` ensures only the ops bookkeeping (``open_ops``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     config: dict[str, str | bool | int | float | list[str]] = {
@@ -60,8 +63,18 @@ def open_warehouse(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, *,
     except duckdb.IOException as exc:
         raise TieoutError(f"warehouse {path} cannot be opened: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
-    ensure_schema(con)
+    if schema == "ops":
+        ensure_ops_schema(con)
+    else:
+        ensure_schema(con)
     return con
+
+
+def open_ops(path: Path, memory_limit: str = DEFAULT_MEMORY_LIMIT, *,
+             wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse to write only its ``ops`` bookkeeping: the ops
+    schema is ensured and nothing else is created (a run's own ``ops.runs`` row)."""
+    return open_warehouse(path, memory_limit, wait_seconds=wait_seconds, schema="ops")
 
 
 def open_read_only(path: Path,

@@ -144,6 +144,14 @@ QUARANTINE_COLUMNS = ("table_name VARCHAR, origin VARCHAR, row BIGINT, \"check\"
                       "batch_id VARCHAR, quarantined_at TIMESTAMPTZ")
 
 
+def ensure_ops_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``ops`` schema and tables only: for bookkeeping on a warehouse whose raw
+    schemas a stage must not create (``tieout run --only transform`` on a warehouse that was
+    never extracted has to fail in dbt, not find empty raw tables)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(OPS_DDL)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table that does not exist yet (safe to call on each run)."""
     for schema in (*RAW_SCHEMAS.values(), "quarantine", "ops"):
