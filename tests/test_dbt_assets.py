@@ -62,7 +62,7 @@ def test_lineage_runs_from_raw_to_fct_exceptions(graph: Any) -> None:
         frontier = {p for k in frontier for p in graph.get(k).parent_keys} - ancestors
         ancestors |= frontier
     sources = {k.path[1] for k in ancestors & RAW_KEYS}
-    assert sources == {"billing", "erp", "revrec", "usage", "reference"}
+    assert sources == {"billing", "erp", "revrec", "support", "usage", "reference"}
     assert any(k.path[0] == "intermediate" for k in ancestors)
 
 

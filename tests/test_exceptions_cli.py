@@ -40,7 +40,7 @@ def config(tmp_path: Path) -> Path:
         con.execute("CREATE SCHEMA marts")
         con.execute(DDL)
         con.executemany("INSERT INTO marts.fct_exceptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ?, ?, ?, ?, ?, 'b', NULL, NULL, now())", ROWS)
+                        "?, ?, ?, ?, ?, ?, 'b', NULL, NULL, NULL, now())", ROWS)
     with open_warehouse(tmp_path / "warehouse.duckdb") as con:  # as the nightly run does
         sync_review(con, "run-1", TIMEZONE)
     return path
