@@ -84,7 +84,7 @@ def test_snapshot_holds_the_marts_and_the_review_state_only(world: World) -> Non
         tables = {f"{s}.{n}" for s, n in con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
     assert {"marts.fct_exceptions", "ops.exception_review", "ops.exception_audit",
-            "main.snapshot_info"} <= tables
+            "ops.runs", "ops.run_metrics", "main.snapshot_info"} <= tables
     assert not any(t.startswith(("raw_", "quarantine.", "ops.watermarks")) for t in tables)
 
 

@@ -20,10 +20,11 @@ import duckdb
 from tieout.config import TieoutConfig
 from tieout.failpoints import failpoint
 
-# What analysts get: every mart, plus the review state and journal ledger the report uses.
+# What analysts get: every mart, plus the review state, journal ledger and run history the
+# report uses (runs and their operating metrics, so trends can be queried too).
 PUBLISHED_SCHEMAS = ("marts",)
 PUBLISHED_OPS = ("exception_review", "exception_audit", "exception_runs", "period_closes",
-                 "journal_batches")
+                 "journal_batches", "runs", "run_metrics")
 
 
 @dataclass(frozen=True)
