@@ -10,7 +10,8 @@ import pytest
 
 from tieout.cli.main import main
 
-COMMANDS = [[], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve"], ["demo"], ["rules"]]
+COMMANDS = [[], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve"], ["demo"], ["rules"],
+            ["status"], ["report"], ["run"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "tieout")
