@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from tieout.warehouse.schema import relation_exists
+
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -51,11 +53,6 @@ class StoredMetric:
     unit: str
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                             "table_schema = 'ops' AND table_name = ?", [table]).fetchall()
-    return bool(count)
-
 
 def _has_parent_column(con: duckdb.DuckDBPyConnection) -> bool:
     [(count,)] = con.execute("SELECT count(*) FROM information_schema.columns WHERE "
@@ -71,7 +68,7 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
     their scope names (``dagster:<run id>:<step>``); of a step Dagster retried, the last
     attempt decides.
     """
-    if not _exists(con, "runs"):
+    if not relation_exists(con, "ops.runs"):
         return []
     parent = "parent_run_id" if _has_parent_column(con) else "NULL"
     rows = con.execute(f"""
@@ -112,7 +109,7 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int) -> list[RunRecord]:
 def metrics_of(con: duckdb.DuckDBPyConnection,
                run_ids: Sequence[str]) -> list[StoredMetric]:
     """Every stored metric of ``run_ids``."""
-    if not run_ids or not _exists(con, "run_metrics"):
+    if not run_ids or not relation_exists(con, "ops.run_metrics"):
         return []
     rows = con.execute("""
         SELECT run_id, recorded_at, stage, metric, source, endpoint, dimension, value, unit
@@ -126,7 +123,7 @@ def last_landed(con: duckdb.DuckDBPyConnection,
                 sources: Sequence[str]) -> dict[str, dt.datetime | None]:
     """When each source last landed a batch (``ops.batches``), None if it never did."""
     found: dict[str, dt.datetime | None] = dict.fromkeys(sources)
-    if not sources or not _exists(con, "batches"):
+    if not sources or not relation_exists(con, "ops.batches"):
         return found
     for source, at in con.execute("""
             SELECT split_part(table_name, '/', 1) AS source, max(loaded_at)

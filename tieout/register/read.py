@@ -15,6 +15,7 @@ import duckdb
 
 from tieout.errors import TieoutError
 from tieout.warehouse.connection import open_read_only
+from tieout.warehouse.schema import relation_exists
 
 EXCEPTIONS = "marts.fct_exceptions"
 IN_TRANSIT = "marts.fct_in_transit"
@@ -48,7 +49,7 @@ def open_register(warehouse: Path, config: Path) -> duckdb.DuckDBPyConnection:
     if not warehouse.is_file():
         raise missing
     con = open_read_only(warehouse)
-    if not _exists(con, EXCEPTIONS):
+    if not relation_exists(con, EXCEPTIONS):
         con.close()
         raise missing
     return con
@@ -75,16 +76,9 @@ def rule_totals(con: duckdb.DuckDBPyConnection) -> dict[str, RuleTotal]:
 
 def in_transit_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Items inside the grace period per kind (listed, not exceptions); empty if not built."""
-    if not _exists(con, IN_TRANSIT):
+    if not relation_exists(con, IN_TRANSIT):
         return {}
     rows = con.execute(f"SELECT kind, count(*) FROM {IN_TRANSIT} GROUP BY kind "
                        "ORDER BY kind").fetchall()
     return {str(kind): int(count) for kind, count in rows}
 
-
-def _exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, name = relation.split(".")
-    [(found,)] = con.execute("SELECT count(*) FROM information_schema.tables "
-                             "WHERE table_schema = ? AND table_name = ?",
-                             [schema, name]).fetchall()
-    return bool(found)

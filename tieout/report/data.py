@@ -25,6 +25,7 @@ from tieout.review.close import blocking_exceptions, get_close
 from tieout.review.queries import AGEING_BUCKETS, Filters, Sort, ageing_bucket, list_review
 from tieout.review.status import ACTIVE, Status
 from tieout.rules import RULES
+from tieout.warehouse.schema import relation_exists
 
 from .operations import OperationsFigures, operations_figures
 from .receivables import AgingFigures, aging_figures
@@ -243,7 +244,7 @@ def gather(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, period: str,
     """
     period = parse_period(period)
     now = now or dt.datetime.now(dt.UTC)
-    if not _exists(con, "ops", "exception_review"):
+    if not relation_exists(con, "ops.exception_review"):
         raise TieoutError("the warehouse has no review state yet: run `tieout run` first")
     rows = list_review(con, Filters(period=period), sort=Sort.amount, now=now)
     return ReportData(
@@ -266,11 +267,6 @@ def gather(con: duckdb.DuckDBPyConnection, cfg: TieoutConfig, period: str,
         operations=operations_figures(con),
     )
 
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                             "table_schema = ? AND table_name = ?", [schema, table]).fetchall()
-    return bool(count)
 
 
 def _amount(row: dict[str, Any]) -> Decimal:
@@ -324,7 +320,7 @@ def _ageing(rows: Iterable[dict[str, Any]]) -> list[AgeingFigure]:
 
 
 def _runs(con: duckdb.DuckDBPyConnection) -> list[RunFigure]:
-    if not _exists(con, "ops", "exception_runs"):
+    if not relation_exists(con, "ops.exception_runs"):
         return []
     rows = con.execute("""
         SELECT run_id, max(synced_at) AS synced_at, sum(open_count), sum(material_count),
@@ -340,8 +336,7 @@ def _runs(con: duckdb.DuckDBPyConnection) -> list[RunFigure]:
 
 def _rollforward(con: duckdb.DuckDBPyConnection,
                  period: str) -> tuple[RollforwardRow, ...] | None:
-    schema, table = ROLLFORWARD.split(".")
-    if not _exists(con, schema, table):
+    if not relation_exists(con, ROLLFORWARD):
         return None
     rows = con.execute(f"""
         SELECT legal_entity_code, currency, is_closed, revrec_opening_balance, revrec_bookings,
@@ -363,7 +358,7 @@ _IN_PERIOD = "(accounting_period = $period OR posting_period = $period)"
 
 
 def _journal(con: duckdb.DuckDBPyConnection, period: str) -> list[JournalFigure]:
-    if not _exists(con, "ops", "journal_batches"):
+    if not relation_exists(con, "ops.journal_batches"):
         return []
     rows = con.execute(f"""
         SELECT status, currency, count(*), sum(amount) FROM ops.journal_batches
@@ -375,7 +370,7 @@ def _journal(con: duckdb.DuckDBPyConnection, period: str) -> list[JournalFigure]
 
 
 def _dead_letters(con: duckdb.DuckDBPyConnection, period: str) -> list[DeadLetter]:
-    if not _exists(con, "ops", "journal_batches"):
+    if not relation_exists(con, "ops.journal_batches"):
         return []
     rows = con.execute(f"""
         SELECT batch_id, batch_version, external_id, legal_entity, currency, window_start,
@@ -387,7 +382,7 @@ def _dead_letters(con: duckdb.DuckDBPyConnection, period: str) -> list[DeadLette
 
 def _close_state(con: duckdb.DuckDBPyConnection, period: str) -> CloseState:
     blocking = len(blocking_exceptions(con, period))
-    signoff = get_close(con, period) if _exists(con, "ops", "period_closes") else None
+    signoff = get_close(con, period) if relation_exists(con, "ops.period_closes") else None
     if signoff is None:
         return CloseState(False, None, None, False, None, None, blocking)
     return CloseState(True, signoff.closed_by, signoff.closed_at, signoff.override,

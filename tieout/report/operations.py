@@ -18,6 +18,7 @@ from decimal import Decimal
 import duckdb
 
 from tieout.metrics.history import EndpointFigures, endpoint_figures, metrics_of
+from tieout.warehouse.schema import relation_exists
 
 MAX_RUNS = 30  # runs charted
 
@@ -45,11 +46,6 @@ class OperationsFigures:
     endpoints: tuple[EndpointFigures, ...]
 
 
-def _exists(con: duckdb.DuckDBPyConnection) -> bool:
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                             "table_schema = 'ops' AND table_name = 'run_metrics'").fetchall()
-    return bool(count)
-
 
 def _dec(value: float | None, places: int = 3) -> Decimal | None:
     """A measured float as a Decimal of ``places`` decimals (0: a whole number)."""
@@ -62,7 +58,7 @@ def _dec(value: float | None, places: int = 3) -> Decimal | None:
 def operations_figures(con: duckdb.DuckDBPyConnection,
                        limit: int = MAX_RUNS) -> OperationsFigures | None:
     """The section's figures, or None when the warehouse predates ``ops.run_metrics``."""
-    if not _exists(con):
+    if not relation_exists(con, "ops.run_metrics"):
         return None
     rows = con.execute("""
         WITH runs AS (

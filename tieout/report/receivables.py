@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import duckdb
 
+from tieout.warehouse.schema import relation_exists
+
 AGING = "marts.fct_ar_aging"
 LISTED = 10
 
@@ -50,16 +52,10 @@ class AgingFigures:
     unconverted: int  # rows without a rate into the reporting currency (left out of totals)
 
 
-def _built(con: duckdb.DuckDBPyConnection) -> bool:
-    schema, table = AGING.split(".")
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                             "table_schema = ? AND table_name = ?", [schema, table]).fetchall()
-    return bool(count)
-
 
 def aging_figures(con: duckdb.DuckDBPyConnection) -> AgingFigures | None:
     """The ageing section's figures, or ``None`` when fct_ar_aging is not built."""
-    if not _built(con):
+    if not relation_exists(con, AGING):
         return None
     rows = con.execute(f"""
         SELECT coalesce(legal_entity_code, '(none)') AS entity, bucket,

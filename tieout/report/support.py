@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import duckdb
 
+from tieout.warehouse.schema import relation_exists
+
 ENTITLEMENTS = "marts.fct_entitlement_reconciliation"
 CREDITS = "marts.fct_service_credit_reconciliation"
 OUTCOMES = ("over_serviced", "under_serviced", "kept_past_due", "mismatch")
@@ -95,16 +97,10 @@ class SupportFigures:
         return sum((f.outstanding for f in self.credits), ZERO)
 
 
-def _built(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    schema, table = relation.split(".")
-    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
-                             "table_schema = ? AND table_name = ?", [schema, table]).fetchall()
-    return bool(count)
-
 
 def support_figures(con: duckdb.DuckDBPyConnection) -> SupportFigures | None:
     """The support section's figures, or ``None`` when the support marts are not built."""
-    if not (_built(con, ENTITLEMENTS) and _built(con, CREDITS)):
+    if not (relation_exists(con, ENTITLEMENTS) and relation_exists(con, CREDITS)):
         return None
     [(as_of, organizations)] = con.execute(
         f"SELECT max(as_of), count(organization_id) FROM {ENTITLEMENTS}").fetchall()

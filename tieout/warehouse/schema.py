@@ -34,6 +34,15 @@ VERSION_COLUMN: dict[str, str | None] = {
 INSERT_ONLY = frozenset({"usage/events"})
 
 
+def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether ``schema.table`` exists: readers of marts and ``ops`` tables must cope with a
+    warehouse built before a table was added (or never built that far)."""
+    schema, table = relation.split(".")
+    [(count,)] = con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                             "table_schema = ? AND table_name = ?", [schema, table]).fetchall()
+    return bool(count)
+
+
 def raw_table(table: str) -> str:
     """Qualified raw table name, e.g. ``raw_billing.invoices``."""
     source, entity = table.split("/", 1)
