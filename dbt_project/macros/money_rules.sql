@@ -48,6 +48,15 @@
     (sign({{ a }}) * ((abs({{ a }}) * 2 + ({{ b }})) // (2 * ({{ b }}))))
 {%- endmacro %}
 
+{#-
+    An amount in the reporting currency: times the rate into it, rounded half away from zero
+    to the reporting currency's own exponent (DECISIONLOG "FX"), as DECIMAL(20, 4).  One
+    rounding rule for every mart that shows reporting-currency amounts.
+-#}
+{% macro to_reporting(amount, rate) -%}
+    cast(round({{ amount }} * {{ rate }}, {{ var('currency_exponents')[var('reporting_currency')] }}) as decimal(20, 4))
+{%- endmacro %}
+
 {#- Minor units as readable money for reasons, e.g. 'EUR 27.37', 'JPY 541'.  Each branch is
     cast to text on its own: a CASE over DECIMALs of different scales would give JPY two
     decimals it does not have. -#}

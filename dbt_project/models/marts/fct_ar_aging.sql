@@ -19,7 +19,6 @@
     Each side ages by its own due date.  Amounts are converted to the reporting currency at
     the as-of date's rate.
 -#}
-{%- set reporting_exponent = var('currency_exponents')[var('reporting_currency')] -%}
 {%- set buckets = [('current', 0), ('1-30', 1), ('31-60', 2), ('61-90', 3), ('90+', 4),
                    ('unapplied', 5)] -%}
 with
@@ -197,10 +196,10 @@ select
     cast(billing_documents as bigint) as billing_documents,
     cast('{{ var("reporting_currency") }}' as varchar) as reporting_currency,
     cast(fx_rate as decimal(20, 10)) as fx_rate,
-    cast(round(erp_open * fx_rate, {{ reporting_exponent }}) as decimal(20, 4))
+    {{ to_reporting('erp_open', 'fx_rate') }}
         as erp_open_reporting,
-    cast(round(billing_open * fx_rate, {{ reporting_exponent }}) as decimal(20, 4))
+    {{ to_reporting('billing_open', 'fx_rate') }}
         as billing_open_reporting,
-    cast(round(difference * fx_rate, {{ reporting_exponent }}) as decimal(20, 4))
+    {{ to_reporting('difference', 'fx_rate') }}
         as difference_reporting
 from converted

@@ -6,7 +6,6 @@
     Amounts are the monthly list price of the support add-on (what the entitlement is worth)
     and the past-due balance, in the customer's currency and in the reporting currency.
 -#}
-{%- set reporting_exponent = var('currency_exponents')[var('reporting_currency')] -%}
 with
 
 checks as (select * from {{ ref('int_support__entitlement_checks') }}),
@@ -49,7 +48,7 @@ select
     cast(coalesce(is_past_due, false) as boolean) as is_past_due,
     cast(past_due_amount as decimal(20, 4)) as past_due_amount,
     cast(monthly_support_amount as decimal(20, 4)) as monthly_support_amount,
-    cast(round(monthly_support_amount * fx_rate, {{ reporting_exponent }}) as decimal(20, 4))
+    {{ to_reporting('monthly_support_amount', 'fx_rate') }}
         as monthly_support_amount_reporting,
     cast(case
         when is_over_serviced then 'over_serviced'

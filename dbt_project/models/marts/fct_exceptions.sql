@@ -5,7 +5,6 @@
     hash of rule and natural key, so review state (kept outside dbt) survives every rebuild.
     Items inside the grace period are not here: see fct_in_transit.
 -#}
-{%- set reporting_exponent = var('currency_exponents')[var('reporting_currency')] -%}
 with
 
 rules as (
@@ -51,9 +50,8 @@ select
     cast(difference as decimal(20, 4)) as difference,
     cast('{{ var("reporting_currency") }}' as varchar) as reporting_currency,
     cast(fx_rate as decimal(20, 10)) as fx_rate,
-    cast(round(difference * fx_rate, {{ reporting_exponent }}) as decimal(20, 4))
-        as difference_reporting,
-    coalesce(abs(round(difference * fx_rate, {{ reporting_exponent }}))
+    {{ to_reporting('difference', 'fx_rate') }} as difference_reporting,
+    coalesce(abs({{ to_reporting('difference', 'fx_rate') }})
         >= cast('{{ var("materiality") }}' as decimal(20, 4)), false) as is_material,
     cast(reason as varchar) as reason,
     cast(billing_ref as varchar) as billing_ref,

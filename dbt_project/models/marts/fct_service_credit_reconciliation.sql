@@ -6,7 +6,6 @@
     also in the reporting currency at the promised date's rate: the close report's
     "credits outstanding".
 -#}
-{%- set reporting_exponent = var('currency_exponents')[var('reporting_currency')] -%}
 with
 
 credits as (select * from {{ ref('int_support__credit_matches') }}),
@@ -47,8 +46,8 @@ select
         else match_status
     end as varchar) as match_status,
     cast({{ minor_to_major('outstanding_minor', 'currency') }} as decimal(20, 4)) as outstanding,
-    cast(round({{ minor_to_major('outstanding_minor', 'currency') }} * fx_rate,
-               {{ reporting_exponent }}) as decimal(20, 4)) as outstanding_reporting,
+    {{ to_reporting(minor_to_major('outstanding_minor', 'currency'), 'fx_rate') }}
+        as outstanding_reporting,
     cast('{{ var("reporting_currency") }}' as varchar) as reporting_currency,
     cast({{ as_of() }} as timestamp with time zone) as as_of
 from converted
