@@ -37,8 +37,9 @@ def _org_key() -> pl.Expr:
     return pl.lit("organization:") + pl.col("id").cast(pl.String)
 
 
-def _sides() -> dict[str, Any]:
-    return {"entity": "entity", "currency": "currency", "period": AS_OF_PERIOD}
+# Entitlement faults are states on the as-of date: the customer's entity and currency, the
+# as-of period.
+SIDES: dict[str, Any] = {"entity": "entity", "currency": "currency", "period": AS_OF_PERIOD}
 
 
 def _set(orgs: pl.DataFrame, changed: pl.DataFrame, **values: pl.Expr) -> pl.DataFrame:
@@ -58,7 +59,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
 
     over = picker.take("SUPPORT_OVER_SERVICING", orgs.filter(
         pl.col("sub_active") & ~pl.col("has_support") & active), key="customer")
-    truth.record("SUPPORT_OVER_SERVICING", over, natural_key=_org_key(), **_sides(),
+    truth.record("SUPPORT_OVER_SERVICING", over, natural_key=_org_key(), **SIDES,
                  detail=pl.lit("premium tier granted without the support add-on"))
     tier = pl.col("plan").replace_strict(TIER_OF_PLAN, default="premium")
     orgs = _set(orgs, over, support_tier=tier, sla_policy=tier.replace_strict(SLA_OF_TIER),
@@ -66,7 +67,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
 
     kept = picker.take("SUPPORT_OVER_SERVICING", orgs.filter(~pl.col("sub_active") & active),
                        key="customer")
-    truth.record("SUPPORT_OVER_SERVICING", kept, natural_key=_org_key(), **_sides(),
+    truth.record("SUPPORT_OVER_SERVICING", kept, natural_key=_org_key(), **SIDES,
                  detail=pl.lit("entitlement kept after the subscription ended"))
     orgs = _set(orgs, kept, valid_to=pl.lit(None, pl.Date), updated=pl.lit(touched))
 
@@ -77,7 +78,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
     for variant, detail in enumerate(under_details):
         chosen = picker.take("SUPPORT_UNDER_SERVICING", orgs.filter(paid_ok), key="customer")
         truth.record("SUPPORT_UNDER_SERVICING", chosen,
-                     natural_key=pl.lit("customer:") + pl.col("customer"), **_sides(),
+                     natural_key=pl.lit("customer:") + pl.col("customer"), **SIDES,
                      detail=pl.lit(detail))
         under.append(chosen.with_columns(variant=pl.lit(variant)))
     gone = pl.concat(under)
@@ -89,7 +90,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
 
     swapped = picker.take("SUPPORT_ENTITLEMENT_MISMATCH", orgs.filter(paid_ok), key="customer")
     truth.record("SUPPORT_ENTITLEMENT_MISMATCH", swapped, natural_key=_org_key(),
-                 **_sides(), detail=pl.lit("tier differs from the plan's"))
+                 **SIDES, detail=pl.lit("tier differs from the plan's"))
     other = pl.col("support_tier").replace_strict(OTHER_TIER, default="premium")
     orgs = _set(orgs, swapped, support_tier=other, sla_policy=other.replace_strict(SLA_OF_TIER),
                 updated=pl.lit(touched))
@@ -98,7 +99,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
         pl.col("sub_active") & active & pl.col("covered_products").is_not_null()),
         key="customer")
     truth.record("SUPPORT_ENTITLEMENT_MISMATCH", covered, natural_key=_org_key(),
-                 **_sides(), detail=pl.lit("covered products differ from the "
+                 **SIDES, detail=pl.lit("covered products differ from the "
                                                   "subscription's"))
     has_api = pl.col("covered_products").str.contains("prod_api")
     toggled = pl.when(has_api).then(pl.col("covered_products").str.replace(",prod_api", "")
@@ -109,7 +110,7 @@ def entitlement_faults(orgs: pl.DataFrame, picker: Picker, truth: Truth) -> pl.D
     overdue = picker.take("SUPPORT_PAST_DUE_ENTITLEMENT", orgs.filter(
         pl.col("sub_active") & pl.col("has_support") & pl.col("past_due")), key="customer")
     truth.record("SUPPORT_PAST_DUE_ENTITLEMENT", overdue, natural_key=_org_key(),
-                 **_sides(), detail=pl.lit("paid entitlement kept while invoices are "
+                 **SIDES, detail=pl.lit("paid entitlement kept while invoices are "
                                                   "past due"))
     orgs = _set(orgs, overdue, entitlement_status=pl.lit("active"), updated=pl.lit(touched))
 
